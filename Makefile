@@ -1,0 +1,50 @@
+# anomaly_diffusion — developer entry points. `make demo` and `make test` work from a clean clone.
+PYTHON      ?= python3
+VENV        ?= .venv
+BIN         := $(VENV)/bin
+TORCH_SPEC  ?= torch==2.13.0
+EXTRAS      ?= dev
+STAMP       := $(VENV)/.installed
+export OMP_WAIT_POLICY ?= PASSIVE
+
+.PHONY: install demo test test-fast lint format bench ui nightly clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# CPU torch first: an unpinned torch would pull a multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with dev extras
+
+demo: $(STAMP)  ## synthetic plant end to end: train, score, report, MLflow
+	$(BIN)/anomaly-diffusion demo
+
+test: $(STAMP)  ## the whole suite (fails when no test ran)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)  ## skip the slow end-to-end tests
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)  ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)  ## benchmarks -> BENCHMARKS.md (run alone: no other CPU jobs)
+	$(BIN)/python bench/run.py --output BENCHMARKS.md
+
+ui: $(STAMP)  ## MLflow UI on the local store, http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+clean:  ## remove generated outputs (keeps .venv; `make clean-all` removes it too)
+	rm -rf outputs mlartifacts mlruns mlflow.db .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
+
+clean-all: clean
+	rm -rf $(VENV)

@@ -1,0 +1,319 @@
+"""Typed configuration: frozen dataclasses that every component takes (never a DictConfig).
+
+The CLI composes the Hydra tree in ``configs/`` and turns it into these with :func:`from_dict`;
+library users build them directly. Each dataclass validates itself and raises
+:class:`~anomaly_diffusion.errors.ConfigError` naming the dotted field, the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from anomaly_diffusion.errors import ConfigError
+
+MODALITIES = ("vibration", "acoustic", "camera", "process")
+FEATURE_KINDS = ("stft", "log_mel", "frame", "sensor_window")
+AGGREGATIONS = ("mean", "max", "topk")
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How files are read.
+
+    Attributes:
+        sample_rate: Sample rate in Hz for files that do not carry one (npy/npz/csv); ``None``
+            means the file must carry it.
+        resample: Resample signals whose rate differs from the model's instead of failing.
+        channel: Channel, npz key or table column to read (``None``: the first / all).
+        mono: Mix multi-channel audio down to one channel.
+        grayscale: Read images as one gray channel (else RGB).
+        timestamp_column: Process tables: name of the timestamp column (``None``: auto).
+        label_column: Process tables: optional 0/1 per-row label column.
+    """
+
+    sample_rate: int | None = None
+    resample: bool = False
+    channel: str | None = None
+    mono: bool = True
+    grayscale: bool = True
+    timestamp_column: str | None = None
+    label_column: str | None = None
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How a recording becomes model input arrays.
+
+    Attributes:
+        kind: ``stft`` (linear-frequency log power, vibration), ``log_mel`` (acoustic),
+            ``frame`` (images), ``sensor_window`` (process tables: sensors x time).
+        window_seconds: Cut signals into windows of this length (s); ``None``: one item per
+            file or manifest segment.
+        hop_seconds: Hop between windows (s); defaults to ``window_seconds`` (no overlap).
+        n_fft: FFT length (samples) for ``stft``/``log_mel``.
+        hop_length: STFT hop (samples), or time-step (rows) stride for ``sensor_window``.
+        n_mels: Mel bands for ``log_mel``.
+        max_freq_hz: Highest frequency kept (Hz); ``None``: Nyquist.
+        image_size: ``[height, width]`` frames are resized to (pixels).
+    """
+
+    kind: str = "frame"
+    window_seconds: float | None = None
+    hop_seconds: float | None = None
+    n_fft: int = 1024
+    hop_length: int = 512
+    n_mels: int = 64
+    max_freq_hz: float | None = None
+    image_size: tuple[int, int] = (64, 64)
+
+    def __post_init__(self) -> None:
+        _check(
+            self.kind in FEATURE_KINDS,
+            f"features.kind={self.kind!r} is unknown; use one of {FEATURE_KINDS}",
+        )
+        _check(
+            self.window_seconds is None or self.window_seconds > 0,
+            f"features.window_seconds={self.window_seconds} must be > 0 or null",
+        )
+        _check(
+            self.hop_seconds is None or self.hop_seconds > 0,
+            f"features.hop_seconds={self.hop_seconds} must be > 0 or null",
+        )
+        _check(self.n_fft >= 16, f"features.n_fft={self.n_fft} must be >= 16")
+        _check(self.hop_length >= 1, f"features.hop_length={self.hop_length} must be >= 1")
+        _check(self.n_mels >= 4, f"features.n_mels={self.n_mels} must be >= 4")
+        _check(
+            len(self.image_size) == 2 and min(self.image_size) >= 8,
+            f"features.image_size={list(self.image_size)} must be [height, width], each >= 8",
+        )
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data is: a folder in the dataset layout or a manifest (CSV/Parquet).
+
+    Attributes:
+        root: Dataset folder with ``train/good``, ``test/<kind>``, optional ``ground_truth``.
+        manifest: Manifest file with ``path, split, label, defect, start_s, end_s, asset``.
+        val_fraction: Fraction of normal training files held out to calibrate the threshold.
+    """
+
+    root: str | None = None
+    manifest: str | None = None
+    val_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        _check(
+            0.0 < self.val_fraction < 0.9,
+            f"data.val_fraction={self.val_fraction} must be in (0, 0.9)",
+        )
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """Noise schedule (see :mod:`anomaly_diffusion.diffusion.schedules`)."""
+
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "linear"
+    beta_start: float = 1e-4
+    beta_end: float = 0.02
+    prediction_type: str = "epsilon"
+
+    def __post_init__(self) -> None:
+        _check(
+            self.num_train_timesteps >= 10,
+            f"scheduler.num_train_timesteps={self.num_train_timesteps} must be >= 10",
+        )
+        _check(
+            self.beta_schedule in ("linear", "cosine"),
+            f"scheduler.beta_schedule={self.beta_schedule!r}; use 'linear' or 'cosine'",
+        )
+        _check(
+            0 < self.beta_start < self.beta_end < 1,
+            "scheduler.beta_start/beta_end must satisfy 0 < beta_start < beta_end < 1",
+        )
+        _check(
+            self.prediction_type in ("epsilon", "v_prediction"),
+            f"scheduler.prediction_type={self.prediction_type!r}; use 'epsilon' or 'v_prediction'",
+        )
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Plain PyTorch training loop settings.
+
+    Attributes:
+        max_steps: Optimizer steps (the loop also stops at ``max_minutes``).
+        max_minutes: Wall-clock budget in minutes.
+        crop: ``[F or H, T or W]`` random crop used for training batches (``None``: whole items,
+            which must then share one shape).
+    """
+
+    max_steps: int = 2000
+    max_minutes: float = 10.0
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    ema_decay: float = 0.995
+    grad_clip: float = 1.0
+    crop: tuple[int, int] | None = None
+    log_every: int = 10
+
+    def __post_init__(self) -> None:
+        _check(self.max_steps >= 1, f"training.max_steps={self.max_steps} must be >= 1")
+        _check(self.max_minutes > 0, f"training.max_minutes={self.max_minutes} must be > 0")
+        _check(self.batch_size >= 1, f"training.batch_size={self.batch_size} must be >= 1")
+        _check(self.learning_rate > 0, f"training.learning_rate={self.learning_rate} must be > 0")
+        _check(0 <= self.ema_decay < 1, f"training.ema_decay={self.ema_decay} must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Partial re-projection settings (see :mod:`anomaly_diffusion.scoring.reconstruct`).
+
+    Attributes:
+        t_start: Noise level (timestep, 1..num_train_timesteps-1) the sample is pushed to.
+        n_steps: DDIM steps back to ``t = 0`` (1 = one-step x0 prediction).
+        n_repeats: Independent noise draws averaged per item.
+        smoothing_sigma: Gaussian smoothing of the map (pixels/bins); 0 disables.
+        aggregation: Map -> score: ``mean``, ``max`` or ``topk`` (mean of the top fraction).
+        topk_fraction: Fraction of map cells averaged by ``topk``.
+        batch_size: Items per forward pass when scoring.
+    """
+
+    t_start: int = 100
+    n_steps: int = 1
+    n_repeats: int = 4
+    smoothing_sigma: float = 1.0
+    aggregation: str = "topk"
+    topk_fraction: float = 0.01
+    batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        _check(
+            self.t_start >= 1,
+            f"scoring.t_start={self.t_start} must be >= 1 (a timestep in "
+            "1..num_train_timesteps-1; ~100 for images, 250-400 for spectrograms)",
+        )
+        _check(
+            1 <= self.n_steps <= self.t_start,
+            f"scoring.n_steps={self.n_steps} must be in [1, scoring.t_start={self.t_start}]",
+        )
+        _check(self.n_repeats >= 1, f"scoring.n_repeats={self.n_repeats} must be >= 1")
+        _check(
+            self.smoothing_sigma >= 0,
+            f"scoring.smoothing_sigma={self.smoothing_sigma} must be >= 0",
+        )
+        _check(
+            self.aggregation in AGGREGATIONS,
+            f"scoring.aggregation={self.aggregation!r}; use one of {AGGREGATIONS}",
+        )
+        _check(
+            0 < self.topk_fraction <= 1,
+            f"scoring.topk_fraction={self.topk_fraction} must be in (0, 1]",
+        )
+
+
+@dataclass(frozen=True)
+class ThresholdConfig:
+    """Alarm threshold: fit on held-out normal data for a target false-alarm rate."""
+
+    target_far: float = 0.01
+
+    def __post_init__(self) -> None:
+        _check(0 < self.target_far < 1, f"threshold.target_far={self.target_far} must be in (0, 1)")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow tracking: ``uri`` defaults to ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``."""
+
+    enabled: bool = True
+    uri: str | None = None
+    experiment: str = "anomaly_diffusion"
+    registered_model_name: str | None = None
+
+
+def from_dict(cls: type, values: dict[str, Any] | None, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a plain dict, recursing into nested dataclasses.
+
+    Raises:
+        ConfigError: for an unknown key (naming its dotted path) or a badly typed value.
+    """
+    values = dict(values or {})
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    _check(
+        not unknown,
+        f"unknown config key(s) {[prefix + k for k in unknown]}; "
+        f"valid keys under '{prefix or 'top level'}' are {sorted(names)}",
+    )
+    kwargs = {name: _coerce(hints[name], value, prefix + name) for name, value in values.items()}
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(args[0], value, path)
+    if dataclasses.is_dataclass(hint):
+        _check(isinstance(value, dict), f"{path} must be a mapping, got {value!r}")
+        return from_dict(hint, value, prefix=path + ".")
+    if origin is tuple:
+        _check(isinstance(value, (list, tuple)), f"{path}={value!r} must be a list")
+        inner = typing.get_args(hint)[0]
+        return tuple(_coerce(inner, v, path) for v in value)
+    if hint is bool:
+        _check(isinstance(value, bool), f"{path}={value!r} must be true or false")
+        return value
+    if hint in (int, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        _check(ok, f"{path}={value!r} must be a number")
+        _check(hint is float or float(value).is_integer(), f"{path}={value!r} must be an integer")
+        return hint(value)
+    if hint is str:
+        return str(value)
+    return value
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """Plain nested dict of a config dataclass (tuples become lists)."""
+    return _plain(dataclasses.asdict(config))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten a nested dict to dotted keys: ``{"a": {"b": 1}} -> {"a.b": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, prefix + key + "."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def field_default(factory: Any) -> Any:
+    """Shorthand for ``field(default_factory=factory)``."""
+    return field(default_factory=factory)

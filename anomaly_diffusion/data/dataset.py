@@ -1,0 +1,214 @@
+"""Datasets as lists of items: the folder layout, manifests and input paths/globs."""
+
+from __future__ import annotations
+
+import glob as globlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anomaly_diffusion.errors import DataError
+from anomaly_diffusion.ingest import SUPPORTED_SUFFIXES, modality_of
+
+MANIFEST_COLUMNS = ("path", "split", "label", "defect", "start_s", "end_s", "asset")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file or one segment of a file, with what is known about it.
+
+    Attributes:
+        path: File path.
+        split: ``train`` or ``test``.
+        label: 0 normal, 1 anomalous, ``None`` unknown (plain scoring input).
+        defect: ``good`` or the defect kind (folder name).
+        asset: Machine / camera name.
+        start_s, end_s: Segment of the file (s); ``None``: from the start / to the end.
+        mask_path: Ground-truth pixel mask (images), when one exists.
+    """
+
+    path: str
+    split: str = "test"
+    label: int | None = None
+    defect: str = ""
+    asset: str = ""
+    start_s: float | None = None
+    end_s: float | None = None
+    mask_path: str | None = None
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+    )
+
+
+def discover(root: str | Path) -> list[Item]:
+    """Items of a dataset folder: ``train/good``, ``test/good``, ``test/<defect>``, masks in
+    ``ground_truth/<defect>/<stem>_mask.png``.
+
+    Raises:
+        DataError: the folder or its ``train/good`` is missing or holds no supported file.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(
+            f"data.root={root}: folder not found; point data.root at a folder with "
+            "train/good/ (and optionally test/<kind>/), or use data.manifest=<file>"
+        )
+    train = _files_under(root / "train" / "good")
+    if not train:
+        raise DataError(
+            f"data.root={root}: no supported files under {root / 'train' / 'good'}; "
+            f"expected {', '.join(SUPPORTED_SUFFIXES)} files there"
+        )
+    asset = root.name
+    items = [Item(str(p), "train", 0, "good", asset) for p in train]
+    test_root = root / "test"
+    for kind in (
+        sorted(d.name for d in test_root.iterdir() if d.is_dir()) if test_root.is_dir() else []
+    ):
+        label = 0 if kind == "good" else 1
+        for p in _files_under(test_root / kind):
+            mask = root / "ground_truth" / kind / f"{p.stem}_mask.png"
+            items.append(
+                Item(
+                    str(p),
+                    "test",
+                    label,
+                    kind,
+                    asset,
+                    mask_path=str(mask) if mask.is_file() else None,
+                )
+            )
+    return items
+
+
+def read_manifest(manifest: str | Path) -> list[Item]:
+    """Items of a manifest CSV/Parquet (paths relative to the manifest's folder).
+
+    Raises:
+        DataError: missing file/column, a path escaping the manifest folder, a missing data file.
+    """
+    manifest = Path(manifest)
+    if not manifest.is_file():
+        raise DataError(
+            f"data.manifest={manifest}: file not found; give a CSV/Parquet manifest "
+            f"with columns {', '.join(MANIFEST_COLUMNS)}"
+        )
+    table = pd.read_parquet(manifest) if manifest.suffix == ".parquet" else pd.read_csv(manifest)
+    if "path" not in table.columns:
+        raise DataError(
+            f"{manifest}: no 'path' column; a manifest needs columns "
+            f"{', '.join(MANIFEST_COLUMNS)} (all but path optional)"
+        )
+    base = manifest.resolve().parent
+    return [
+        _manifest_item(manifest, base, i, row) for i, row in enumerate(table.to_dict("records"))
+    ]
+
+
+def _manifest_item(manifest: Path, base: Path, index: int, row: dict) -> Item:
+    where = f"{manifest}: row {index + 2}"
+    path = (base / str(row["path"])).resolve()
+    if not path.is_relative_to(base):
+        raise DataError(
+            f"{where}: path {row['path']!r} escapes the manifest folder {base}; "
+            "use paths relative to the manifest, inside its folder"
+        )
+    if not path.is_file():
+        raise DataError(f"{where}: file {row['path']!r} not found under {base}")
+    label = row.get("label")
+    defect = str(row.get("defect") or ("good" if label == 0 else ""))
+    return Item(
+        path=str(path),
+        split=str(row.get("split") or "test"),
+        label=None if label is None or pd.isna(label) else int(label),
+        defect=defect,
+        asset=str(row.get("asset") or base.name),
+        start_s=_optional_float(row.get("start_s")),
+        end_s=_optional_float(row.get("end_s")),
+    )
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def load_items(*, root: str | None, manifest: str | None) -> list[Item]:
+    """Items from ``data.manifest`` when given, else from the ``data.root`` folder."""
+    if manifest:
+        return read_manifest(manifest)
+    if root:
+        return discover(root)
+    raise DataError("no data given; set data.root=<folder> or data.manifest=<file>")
+
+
+def resolve_inputs(spec: str) -> list[Item]:
+    """Scoring input: a file, a folder (searched recursively), a glob, or a manifest.
+
+    Raises:
+        DataError: nothing matches.
+    """
+    path = Path(spec)
+    if path.is_file() and path.suffix in (".csv", ".parquet") and _is_manifest(path):
+        return read_manifest(path)
+    if path.is_file():
+        return [Item(str(path), asset=path.parent.name)]
+    if path.is_dir():
+        files = _files_under(path)
+    else:
+        files = sorted(
+            Path(p)
+            for p in globlib.glob(spec, recursive=True)
+            if Path(p).is_file() and modality_of(p) is not None
+        )
+    if not files:
+        raise DataError(
+            f"input={spec}: no supported files found; give a file, a folder, a glob "
+            f"or a manifest ({', '.join(SUPPORTED_SUFFIXES)})"
+        )
+    return [Item(str(p), asset=p.parent.name) for p in files]
+
+
+def _is_manifest(path: Path) -> bool:
+    try:
+        columns = (
+            pd.read_parquet(path).columns
+            if path.suffix == ".parquet"
+            else pd.read_csv(path, nrows=0).columns
+        )
+    except Exception:  # an unreadable table is not a manifest; its reader reports the problem
+        return False
+    return "path" in columns
+
+
+def split_validation(
+    items: list[Item], *, fraction: float, rng: np.random.Generator
+) -> tuple[list[Item], list[Item]]:
+    """Hold out a fraction of the normal training files (whole files: no leakage) for calibration.
+
+    Manifest segments of one file are kept together, so held-out windows never overlap training
+    ones. Returns ``(train, validation)``, each non-empty when there are >= 2 files.
+    """
+    files = sorted({it.path for it in items})
+    if len(files) < 2:
+        return _split_single_file(items, fraction)
+    n_val = min(len(files) - 1, max(1, round(fraction * len(files))))
+    held = set(rng.choice(files, size=n_val, replace=False).tolist())
+    return [it for it in items if it.path not in held], [it for it in items if it.path in held]
+
+
+def _split_single_file(items: list[Item], fraction: float) -> tuple[list[Item], list[Item]]:
+    """One training file (e.g. one long recording): split its time span, tail for validation."""
+    item = items[0]
+    if item.end_s is None:
+        raise DataError(
+            f"{item.path}: only one training file and no end_s; give a manifest with "
+            "start_s/end_s so part of it can be held out for calibration"
+        )
+    start = item.start_s or 0.0
+    cut = item.end_s - fraction * (item.end_s - start)
+    return [replace(item, end_s=cut)], [replace(item, start_s=cut)]

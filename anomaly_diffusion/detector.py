@@ -1,0 +1,221 @@
+"""DiffusionAnomalyDetector: the one façade (fit / calibrate / score / save / load)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from anomaly_diffusion.config import (
+    FeatureConfig,
+    SchedulerConfig,
+    ScoringConfig,
+    SourceConfig,
+    ThresholdConfig,
+    TrainingConfig,
+    from_dict,
+    to_dict,
+)
+from anomaly_diffusion.data.windows import Window
+from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
+from anomaly_diffusion.diffusion.unet import UNet, UNetConfig
+from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
+from anomaly_diffusion.features.normalization import fit_normalization, normalize
+from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
+from anomaly_diffusion.scoring.aggregate import aggregate_map
+from anomaly_diffusion.scoring.maps import smooth_map
+from anomaly_diffusion.scoring.reconstruct import residual_maps
+from anomaly_diffusion.scoring.result import ScoreResult
+from anomaly_diffusion.training.loop import TrainResult, train_diffusion
+
+logger = logging.getLogger(__name__)
+WEIGHTS_FILE, CONFIG_FILE = "weights.safetensors", "detector.json"
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Everything a detector needs, saved with it."""
+
+    modality: str = "camera"
+    source: SourceConfig = field(default_factory=SourceConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    network: UNetConfig = field(default_factory=UNetConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
+
+    def __post_init__(self) -> None:
+        if self.scoring.t_start > self.scheduler.num_train_timesteps:
+            raise ConfigError(
+                f"scoring.t_start={self.scoring.t_start} exceeds "
+                f"scheduler.num_train_timesteps={self.scheduler.num_train_timesteps}"
+            )
+
+
+class DiffusionAnomalyDetector:
+    """Learns normal windows with a small diffusion model; scores by partial re-projection.
+
+    Fitted state ends in ``_``: ``model_`` (EMA UNet), ``mean_``/``std_`` (normalization),
+    ``threshold_``, ``sample_rate_`` (Hz, signals only), ``train_result_``.
+    """
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        self.scheduler = NoiseScheduler.from_config(self.config.scheduler)
+        self.model_: UNet | None = None
+        self.threshold_: float | None = None
+        self.sample_rate_: float | None = None
+        self.train_result_: TrainResult | None = None
+
+    def fit(
+        self,
+        windows: Sequence[Window],
+        *,
+        seed: int = 0,
+        on_log: Callable[[int, dict[str, float]], None] | None = None,
+    ) -> DiffusionAnomalyDetector:
+        """Fit normalization and train the UNet on normal windows."""
+        if not windows:
+            raise DataError(
+                "no training windows: every training file failed or the folder is empty"
+            )
+        feats = [w.features for w in windows]
+        per_row = self.config.features.kind != "frame"
+        self.mean_, self.std_ = fit_normalization(feats, per_row=per_row)
+        self.sample_rate_ = windows[0].sample_rate
+        unet_cfg = replace(self.config.network, in_channels=feats[0].shape[0])
+        self.config = replace(self.config, network=unet_cfg)
+        generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        data = [normalize(f, self.mean_, self.std_) for f in feats]
+        self.model_, self.train_result_ = train_diffusion(
+            UNet(unet_cfg),
+            self.scheduler,
+            data,
+            self.config.training,
+            generator=generator,
+            on_log=on_log,
+        )
+        return self
+
+    def calibrate(self, normal: Sequence[Window], *, seed: int = 0) -> DiffusionAnomalyDetector:
+        """Set ``threshold_`` from held-out normal windows for ``threshold.target_far``."""
+        scores = self.score(normal, seed=seed).scores
+        self.threshold_ = false_alarm_threshold(scores, target_far=self.config.threshold.target_far)
+        return self
+
+    def network_evals_per_item(self) -> int:
+        return self.config.scoring.n_repeats * self.config.scoring.n_steps
+
+    def score(self, windows: Sequence[Window], *, seed: int = 0) -> ScoreResult:
+        """Scores and smoothed maps; windows of equal shape are batched together.
+
+        Noise is drawn per window from ``seed`` and the window's identity, so a window scores the
+        same whatever batch it is in (local, pyfunc and Spark engines agree).
+        """
+        if self.model_ is None:
+            raise NotFittedError("detector is not fitted; call fit() or load a saved model")
+        cfg = self.config.scoring
+        maps: list[np.ndarray | None] = [None] * len(windows)
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i, w in enumerate(windows):
+            groups[w.features.shape].append(i)
+        for indices in groups.values():
+            for start in range(0, len(indices), cfg.batch_size):
+                batch = indices[start : start + cfg.batch_size]
+                for i, amap in zip(
+                    batch, self._raw_maps([windows[i] for i in batch], seed), strict=True
+                ):
+                    maps[i] = smooth_map(amap, sigma=cfg.smoothing_sigma)
+        scores = np.array(
+            [
+                aggregate_map(m, method=cfg.aggregation, topk_fraction=cfg.topk_fraction)
+                for m in maps
+            ],
+            dtype=np.float64,
+        )
+        return ScoreResult(
+            scores=scores,
+            maps=maps,
+            threshold=self.threshold_,
+            network_evals_per_item=self.network_evals_per_item(),
+        )
+
+    def _raw_maps(self, windows: Sequence[Window], seed: int) -> np.ndarray:
+        cfg = self.config.scoring
+        x_0 = torch.from_numpy(
+            np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
+        )
+        noise = torch.stack([_window_noise(w, seed, cfg.n_repeats) for w in windows], dim=1)
+        maps = residual_maps(
+            self.model_, self.scheduler, x_0, noise=noise, t_start=cfg.t_start, n_steps=cfg.n_steps
+        )
+        return maps.numpy()
+
+    def with_scoring(self, scoring: ScoringConfig) -> DiffusionAnomalyDetector:
+        """The same fitted detector with other scoring settings (threshold kept: recalibrate)."""
+        self.config = replace(self.config, scoring=scoring)
+        return self
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``weights.safetensors`` (EMA weights + normalization) and ``detector.json``."""
+        if self.model_ is None:
+            raise NotFittedError("nothing to save: fit the detector first")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tensors = {f"model.{k}": v.contiguous() for k, v in self.model_.state_dict().items()}
+        tensors["norm.mean"], tensors["norm.std"] = (
+            torch.from_numpy(self.mean_),
+            torch.from_numpy(self.std_),
+        )
+        save_file(tensors, str(path / WEIGHTS_FILE))
+        meta = {
+            "config": to_dict(self.config),
+            "threshold": self.threshold_,
+            "sample_rate": self.sample_rate_,
+            "format_version": 1,
+        }
+        (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> DiffusionAnomalyDetector:
+        """Load a folder written by :meth:`save`."""
+        path = Path(path)
+        if not (path / CONFIG_FILE).is_file():
+            raise ConfigError(
+                f"model={path}: no {CONFIG_FILE} there; point model= at a folder "
+                "written by 'anomaly-diffusion train' (run_dir/model) or an MLflow URI"
+            )
+        meta = json.loads((path / CONFIG_FILE).read_text())
+        detector = cls(from_dict(DetectorConfig, meta["config"]))
+        tensors = load_file(str(path / WEIGHTS_FILE))
+        model = UNet(detector.config.network)
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        detector.model_ = model.eval().requires_grad_(False)
+        detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
+        detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
+        return detector
+
+
+def _window_noise(window: Window, seed: int, n_repeats: int) -> torch.Tensor:
+    """``(R, C, H, W)`` Gaussian noise determined by the seed and the window's identity."""
+    key = f"{Path(window.item.path).name}|{window.start_s}".encode()
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key))
+    return torch.randn((n_repeats, *window.features.shape), generator=generator)
+
+
+def load_detector(path: str | Path) -> DiffusionAnomalyDetector:
+    """Load a detector from a saved folder or a pyfunc model folder (``run_dir/model``)."""
+    path = Path(path)
+    inner = path / "artifacts" / "detector"
+    return DiffusionAnomalyDetector.load(inner if inner.is_dir() else path)

@@ -1,0 +1,24 @@
+"""Training objective: the simple DDPM loss (Ho et al. 2020, eq. 14)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
+
+
+def diffusion_loss(
+    model: nn.Module, scheduler: NoiseScheduler, x_0: torch.Tensor, *, generator: torch.Generator
+) -> torch.Tensor:
+    """MSE between the network output and its target (noise or v) at uniform ``t`` in 1..T.
+
+    Args:
+        x_0: Clean normalized batch ``(B, C, H, W)``.
+    """
+    b = x_0.shape[0]
+    t = torch.randint(1, scheduler.num_train_timesteps + 1, (b,), generator=generator)
+    noise = torch.randn(x_0.shape, generator=generator)
+    x_t = scheduler.add_noise(x_0, noise, t)
+    return F.mse_loss(model(x_t, t), scheduler.training_target(x_0, noise, t))

@@ -1,0 +1,112 @@
+"""Typed job configurations (what the CLI builds from the composed Hydra tree)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from anomaly_diffusion.config import DataConfig, ScoringConfig, TrackingConfig, _check
+from anomaly_diffusion.detector import DetectorConfig
+
+
+@dataclass(frozen=True)
+class TrainJobConfig:
+    """``anomaly-diffusion train``: fit, calibrate, evaluate, save, log."""
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    run_dir: str = "outputs/train"
+    seed: int = 0
+    max_maps: int = 8
+
+
+@dataclass(frozen=True)
+class ScoringOverrides:
+    """Scoring settings given on the command line; ``None`` keeps the saved model's value."""
+
+    t_start: int | None = None
+    n_steps: int | None = None
+    n_repeats: int | None = None
+    smoothing_sigma: float | None = None
+    aggregation: str | None = None
+    topk_fraction: float | None = None
+    batch_size: int | None = None
+
+    def apply(self, base: ScoringConfig) -> ScoringConfig:
+        """``base`` with the given fields replaced (validated again)."""
+        from dataclasses import asdict, replace
+
+        return replace(base, **{k: v for k, v in asdict(self).items() if v is not None})
+
+
+@dataclass(frozen=True)
+class EvaluateJobConfig:
+    """``anomaly-diffusion evaluate``: metrics of a saved model on a labelled dataset."""
+
+    model: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    scoring: ScoringOverrides = field(default_factory=ScoringOverrides)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    run_dir: str = "outputs/evaluate"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(
+            bool(self.model), "model= is required: a run_dir/model folder or an MLflow model URI"
+        )
+
+
+@dataclass(frozen=True)
+class ScoreJobConfig:
+    """``anomaly-diffusion score``: batch scoring to the score-output contract.
+
+    Attributes:
+        maps: Which windows get a map PNG: ``anomalous``, ``all`` or ``none``.
+        maps_dir: Folder for PNGs (default: ``<output stem>_maps`` beside the output).
+        asset: Asset name for every input (``None``: each file's parent folder / manifest).
+        resample: Resample signals whose rate differs from the model's (``None``: as trained).
+    """
+
+    model: str = ""
+    input: str = ""
+    output: str = "outputs/scores.parquet"
+    maps: str = "anomalous"
+    maps_dir: str | None = None
+    asset: str | None = None
+    resample: bool | None = None
+    scoring: ScoringOverrides = field(default_factory=ScoringOverrides)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(
+            bool(self.model), "model= is required: a run_dir/model folder or an MLflow model URI"
+        )
+        _check(bool(self.input), "input= is required: a file, a folder, a glob or a manifest")
+        _check(
+            self.maps in ("anomalous", "all", "none"),
+            f"maps={self.maps!r}; use 'anomalous', 'all' or 'none'",
+        )
+        _check(
+            self.output.endswith((".parquet", ".csv")),
+            f"output={self.output}: use a .parquet (or .csv) file name",
+        )
+
+
+@dataclass(frozen=True)
+class ReportJobConfig:
+    """``anomaly-diffusion report``: one self-contained HTML file from a score table."""
+
+    input: str = ""
+    output: str = "outputs/report.html"
+    title: str = "Anomaly report"
+    top_n: int = 20
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+    def __post_init__(self) -> None:
+        _check(
+            bool(self.input),
+            "input= is required: the .parquet written by 'anomaly-diffusion score'",
+        )
+        _check(self.output.endswith(".html"), f"output={self.output}: use a .html file name")
+        _check(self.top_n >= 1, f"top_n={self.top_n} must be >= 1")

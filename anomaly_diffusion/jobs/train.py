@@ -1,0 +1,149 @@
+"""``train`` job: fit on normal data, calibrate the threshold on held-out normal files, evaluate on
+the test split, save the model and log everything."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anomaly_diffusion.atomic import atomic_path
+from anomaly_diffusion.config import flatten, to_dict
+from anomaly_diffusion.data.dataset import load_items, split_validation
+from anomaly_diffusion.data.windows import load_windows
+from anomaly_diffusion.detector import DiffusionAnomalyDetector
+from anomaly_diffusion.errors import DataError
+from anomaly_diffusion.jobs.common import (
+    make_tracker,
+    run_tags,
+    seed_everything,
+    write_json,
+    write_yaml,
+)
+from anomaly_diffusion.jobs.configs import TrainJobConfig
+from anomaly_diffusion.jobs.evaluation import empty_metrics, evaluate_windows
+from anomaly_diffusion.jobs.maps import write_maps
+
+logger = logging.getLogger(__name__)
+
+
+def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
+    """Run the train job; returns the metrics written to ``run_dir/metrics.json``."""
+    items = load_items(root=cfg.data.root, manifest=cfg.data.manifest)
+    tracker = make_tracker(cfg.tracking)  # unreachable store fails here, before any work
+    seed_everything(cfg.seed)
+    train_items = [it for it in items if it.split == "train" and it.label in (0, None)]
+    test_items = [it for it in items if it.split == "test"]
+    if not train_items:
+        raise DataError(
+            "no normal training items: put files in train/good/ or give manifest rows "
+            "with split=train and label=0"
+        )
+    fit_items, val_items = split_validation(
+        train_items, fraction=cfg.data.val_fraction, rng=np.random.default_rng(cfg.seed)
+    )
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    name = f"train-{cfg.detector.modality}-{Path(cfg.data.root or cfg.data.manifest).name}"
+    with tracker.run(name, tags=run_tags("train", cfg.seed)):
+        tracker.log_params({**flatten(to_dict(cfg)), "seed": cfg.seed})
+        write_yaml(run_dir / "config.yaml", to_dict(cfg))
+        tracker.log_artifact(run_dir / "config.yaml")
+        detector, metrics = _fit(cfg, fit_items, val_items, tracker)
+        if test_items:
+            found = _evaluate(cfg, detector, test_items, run_dir)
+            metrics.update({k: v for k, v in found.items() if v is not None})
+        metrics["n_train"] = len(fit_items)
+        _save_model(detector, run_dir / "model")
+        write_json(run_dir / "metrics.json", metrics)
+        tracker.log_metrics({k: v for k, v in metrics.items() if k != "auroc_by_defect"})
+        tracker.log_metrics(
+            {f"auroc_{k}": v for k, v in (metrics["auroc_by_defect"] or {}).items()}
+        )
+        tracker.log_artifact(run_dir / "metrics.json")
+        tracker.log_artifact(run_dir / "figures", folder="figures")
+        model_uri = tracker.log_model(
+            _detector_dir(run_dir / "model"), registered_name=cfg.tracking.registered_model_name
+        )
+    logger.info(
+        "model saved to %s%s", run_dir / "model", f" and logged as {model_uri}" if model_uri else ""
+    )
+    return metrics
+
+
+def _fit(
+    cfg: TrainJobConfig, fit_items, val_items, tracker
+) -> tuple[DiffusionAnomalyDetector, dict]:
+    det_cfg = cfg.detector
+    fit_windows, fit_failed = load_windows(
+        fit_items, source=det_cfg.source, features=det_cfg.features, desc="reading training data"
+    )
+    if fit_failed:
+        logger.warning("%d training file(s) skipped (see warnings above)", len(fit_failed))
+    detector = DiffusionAnomalyDetector(det_cfg).fit(
+        fit_windows, seed=cfg.seed, on_log=lambda s, m: tracker.log_metrics(m, step=s)
+    )
+    val_windows, _ = load_windows(
+        val_items,
+        source=det_cfg.source,
+        features=det_cfg.features,
+        expected_rate=detector.sample_rate_,
+        desc="reading validation data",
+    )
+    if not val_windows:
+        raise DataError(
+            "no held-out normal windows to calibrate the threshold; add training files "
+            "or raise data.val_fraction"
+        )
+    detector.calibrate(val_windows, seed=cfg.seed)
+    metrics = empty_metrics()
+    metrics.update(
+        threshold=detector.threshold_,
+        train_seconds=detector.train_result_.seconds,
+        network_evals_per_item=detector.network_evals_per_item(),
+    )
+    tracker.log_metrics(
+        {
+            "train_steps": detector.train_result_.steps,
+            "n_train_windows": len(fit_windows),
+            "n_val_windows": len(val_windows),
+        }
+    )
+    return detector, metrics
+
+
+def _evaluate(cfg: TrainJobConfig, detector, test_items, run_dir: Path) -> dict[str, Any]:
+    det_cfg = detector.config
+    windows, failed = load_windows(
+        test_items,
+        source=det_cfg.source,
+        features=det_cfg.features,
+        expected_rate=detector.sample_rate_,
+        desc="reading test data",
+    )
+    if not windows:
+        logger.warning("no readable test windows: metrics left empty")
+        return {}
+    metrics, result = evaluate_windows(detector, windows, seed=cfg.seed)
+    top = np.argsort(-result.scores)[: cfg.max_maps].tolist()
+    write_maps(windows, result, top, run_dir / "figures")
+    if failed:
+        logger.warning("%d test file(s) could not be scored", len(failed))
+    return metrics
+
+
+def _save_model(detector: DiffusionAnomalyDetector, target: Path) -> None:
+    """Save the detector inside an MLflow pyfunc model folder, atomically."""
+    from anomaly_diffusion.tracking.pyfunc import save_pyfunc
+
+    with atomic_path(target) as tmp, tempfile.TemporaryDirectory() as det_tmp:
+        save_pyfunc(detector.save(Path(det_tmp) / "detector"), tmp)
+
+
+def _detector_dir(model_dir: Path) -> Path:
+    from anomaly_diffusion.tracking.pyfunc import detector_dir_of
+
+    return detector_dir_of(model_dir)

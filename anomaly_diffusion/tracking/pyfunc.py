@@ -1,0 +1,96 @@
+"""The saved model as an MLflow pyfunc: a DataFrame of paths in, score rows out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow.pyfunc
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+
+from anomaly_diffusion import __version__
+from anomaly_diffusion.scoring.result import SCORE_COLUMNS
+
+DETECTOR_ARTIFACT = "detector"
+_DOUBLE_OUT = (
+    "start_s",
+    "end_s",
+    "score",
+    "threshold",
+    "severity",
+    "peak_time_s",
+    "peak_freq_hz",
+    "peak_x",
+    "peak_y",
+)
+
+
+class DetectorPyfunc(mlflow.pyfunc.PythonModel):
+    """Scores the files named in the input's ``path`` column (optional ``start_s``/``end_s``,
+    ``asset``), exactly as the in-process detector does; one output row per window."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        from anomaly_diffusion.detector import DiffusionAnomalyDetector
+
+        self.detector = DiffusionAnomalyDetector.load(context.artifacts[DETECTOR_ARTIFACT])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        from anomaly_diffusion.inference import items_from_frame, score_items
+
+        frame, _, _ = score_items(self.detector, items_from_frame(model_input))
+        return frame.drop(columns=["map_path"])
+
+
+def signature() -> ModelSignature:
+    """Input: ``path`` (+ optional segment/asset); output: the score-output contract."""
+    inputs = Schema(
+        [
+            ColSpec("string", "path"),
+            ColSpec("double", "start_s", required=False),
+            ColSpec("double", "end_s", required=False),
+            ColSpec("string", "asset", required=False),
+        ]
+    )
+    outputs = []
+    for name in SCORE_COLUMNS:
+        if name == "map_path":
+            continue
+        kind = "double" if name in _DOUBLE_OUT else "boolean" if name == "is_anomaly" else "string"
+        outputs.append(ColSpec(kind, name, required=name in ("path", "is_anomaly")))
+    return ModelSignature(inputs=inputs, outputs=Schema(outputs))
+
+
+def requirements() -> list[str]:
+    """Pinned explicitly: MLflow's requirement inference would import and time the model."""
+    return [
+        f"anomaly_diffusion=={__version__}",
+        "torch",
+        "numpy",
+        "pandas",
+        "safetensors",
+        "librosa",
+        "soundfile",
+        "pillow",
+        "scipy",
+        "scikit-learn",
+    ]
+
+
+def save_pyfunc(detector_dir: str | Path, path: str | Path) -> Path:
+    """Write an MLflow pyfunc model folder at ``path`` around a saved detector folder."""
+    mlflow.pyfunc.save_model(
+        path=str(path),
+        python_model=DetectorPyfunc(),
+        artifacts={DETECTOR_ARTIFACT: str(detector_dir)},
+        signature=signature(),
+        pip_requirements=requirements(),
+    )
+    return Path(path)
+
+
+def detector_dir_of(model_dir: str | Path) -> Path:
+    """The detector folder inside a pyfunc model folder (or the folder itself)."""
+    model_dir = Path(model_dir)
+    inner = model_dir / "artifacts" / DETECTOR_ARTIFACT
+    return inner if inner.is_dir() else model_dir

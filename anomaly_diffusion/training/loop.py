@@ -1,0 +1,103 @@
+"""Plain PyTorch training loop: AdamW, warm-up + cosine LR, EMA, gradient clipping, random crops,
+a wall-clock budget and a progress bar with ETA."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from anomaly_diffusion.config import TrainingConfig
+from anomaly_diffusion.diffusion.losses import diffusion_loss
+from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
+from anomaly_diffusion.training.batches import sample_batch
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced: EMA weights are loaded into the returned model."""
+
+    steps: int
+    seconds: float
+    final_loss: float
+    stopped_by_budget: bool
+
+
+def lr_at(step: int, cfg: TrainingConfig) -> float:
+    """Linear warm-up to ``learning_rate``, then cosine decay to 10 % of it at ``max_steps``."""
+    if step < cfg.warmup_steps:
+        return cfg.learning_rate * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    return cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """``ema = decay * ema + (1 - decay) * model`` for every parameter and buffer."""
+    for e, p in zip(ema.state_dict().values(), model.state_dict().values(), strict=True):
+        if e.dtype.is_floating_point:
+            e.mul_(decay).add_(p, alpha=1 - decay)
+        else:
+            e.copy_(p)
+
+
+def train_diffusion(
+    model: torch.nn.Module,
+    scheduler: NoiseScheduler,
+    data: Sequence[np.ndarray],
+    cfg: TrainingConfig,
+    *,
+    generator: torch.Generator,
+    on_log: Callable[[int, dict[str, float]], None] | None = None,
+) -> tuple[torch.nn.Module, TrainResult]:
+    """Train ``model`` with the DDPM loss on normalized items ``(C, F, T)`` / ``(C, H, W)``.
+
+    Returns:
+        ``(ema_model, result)``: the EMA copy is what scoring should use.
+    """
+    model.train()
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+    )
+    budget_s, start = cfg.max_minutes * 60.0, time.monotonic()
+    running, step, stopped = float("nan"), 0, False
+    bar = tqdm(total=cfg.max_steps, desc="training", unit="step", leave=False)
+    for step in range(cfg.max_steps):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, cfg)
+        x_0 = sample_batch(data, batch_size=cfg.batch_size, crop=cfg.crop, generator=generator)
+        loss = diffusion_loss(model, scheduler, x_0, generator=generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        update_ema(ema, model, cfg.ema_decay if step >= cfg.warmup_steps else 0.0)
+        value = float(loss.detach())
+        running = value if math.isnan(running) else 0.95 * running + 0.05 * value
+        bar.update(1)
+        bar.set_postfix(loss=f"{running:.4f}")
+        if on_log is not None and (step % cfg.log_every == 0 or step == cfg.max_steps - 1):
+            on_log(
+                step, {"train_loss": value, "train_loss_smoothed": running, "lr": lr_at(step, cfg)}
+            )
+        if time.monotonic() - start > budget_s:
+            stopped = True
+            logger.info(
+                "training budget of %.1f min reached after %d steps", cfg.max_minutes, step + 1
+            )
+            break
+    bar.close()
+    seconds = time.monotonic() - start
+    return ema, TrainResult(
+        steps=step + 1, seconds=seconds, final_loss=running, stopped_by_budget=stopped
+    )
