@@ -264,11 +264,11 @@ def from_dict(cls: type, values: dict[str, Any] | None, prefix: str = "") -> Any
 
 
 def _coerce(hint: Any, value: Any, path: str) -> Any:
+    if value is None:
+        return None  # the dataclass's own validation says whether null is allowed
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None:
-            return None
         return _coerce(args[0], value, path)
     if dataclasses.is_dataclass(hint):
         _check(isinstance(value, dict), f"{path} must be a mapping, got {value!r}")

@@ -49,7 +49,10 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     name = f"train-{cfg.detector.modality}-{Path(cfg.data.root or cfg.data.manifest).name}"
     with tracker.run(name, tags=run_tags("train", cfg.seed)):
-        tracker.log_params({**flatten(to_dict(cfg)), "seed": cfg.seed})
+        # params named like the CLI overrides (features.kind, scoring.t_start, ...)
+        tracker.log_params(
+            {k.removeprefix("detector."): v for k, v in flatten(to_dict(cfg)).items()}
+        )
         write_yaml(run_dir / "config.yaml", to_dict(cfg))
         tracker.log_artifact(run_dir / "config.yaml")
         detector, metrics = _fit(cfg, fit_items, val_items, tracker)

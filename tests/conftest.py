@@ -1,0 +1,52 @@
+"""Shared fixtures: the synthetic plant, the public datasets, an isolated MLflow store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def shared_data_root() -> Path:
+    """``$ANOMALY_DIFFUSION_DATA`` or ``../shared/data`` beside the repository."""
+    env = os.environ.get("ANOMALY_DIFFUSION_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def require_dataset(name: str) -> Path:
+    """Path of a public dataset; skip when absent, except under CI=true where absence fails."""
+    path = shared_data_root() / name
+    if path.is_dir():
+        return path
+    reason = (
+        f"public dataset {name!r} not found at {path}; set ANOMALY_DIFFUSION_DATA to the "
+        "folder holding it (see ../shared/data/README.md)"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def plant(tmp_path_factory) -> dict[str, Path]:
+    """The built-in synthetic plant (vibration, acoustic, camera), generated once per session."""
+    from anomaly_diffusion.data.synthetic import make_plant
+
+    return make_plant(tmp_path_factory.mktemp("plant"), seed=0)
+
+
+@pytest.fixture
+def mlflow_uri(tmp_path, monkeypatch) -> str:
+    """A fresh SQLite MLflow store for one test (also set as MLFLOW_TRACKING_URI)."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def cwru() -> Path:
+    return require_dataset("cwru_bearing")

@@ -1,0 +1,174 @@
+"""Beta schedules and the DDIM noise scheduler: known answers from DDPM/DDIM algebra."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from anomaly_diffusion.config import SchedulerConfig
+from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
+from anomaly_diffusion.diffusion.schedules import alphas_cumprod_from, cosine_betas, linear_betas
+
+T = 1000
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(3, 1, 8, 6, generator=g), torch.randn(3, 1, 8, 6, generator=g)
+
+
+def test_linear_betas_endpoints_and_monotonic():
+    betas = linear_betas(T, beta_start=1e-4, beta_end=0.02)
+    assert betas.shape == (T,)
+    assert betas.dtype == torch.float64
+    assert betas[0].item() == pytest.approx(1e-4)
+    assert betas[-1].item() == pytest.approx(0.02)
+    assert bool((betas[1:] > betas[:-1]).all())
+
+
+def test_cosine_betas_range():
+    betas = cosine_betas(T)
+    assert betas.shape == (T,)
+    assert bool((betas > 0).all())
+    assert bool((betas <= 0.999).all())
+    # the last step of the cosine schedule hits the clamp
+    assert betas[-1].item() == pytest.approx(0.999)
+    # small at the start (Nichol & Dhariwal: beta_1 is tiny)
+    assert betas[0].item() < 1e-3
+
+
+@pytest.mark.parametrize("betas", [linear_betas(T), cosine_betas(T), linear_betas(10)])
+def test_alphas_cumprod_from(betas):
+    abar = alphas_cumprod_from(betas)
+    assert abar.shape == (betas.shape[0] + 1,)
+    assert abar[0].item() == 1.0
+    assert bool((abar[1:] < abar[:-1]).all())
+    assert abar[1].item() == pytest.approx(1 - betas[0].item())
+    assert abar[-1].item() == pytest.approx(torch.prod(1 - betas).item())
+
+
+def test_add_noise_t0_is_identity():
+    sched = NoiseScheduler(linear_betas(T))
+    x_0, noise = _batch()
+    assert torch.equal(sched.add_noise(x_0, noise, 0), x_0)
+    assert torch.allclose(sched.add_noise(x_0, noise, torch.zeros(3, dtype=torch.long)), x_0)
+
+
+def test_add_noise_at_T_has_unit_variance_for_zero_input():
+    sched = NoiseScheduler(linear_betas(T))
+    g = torch.Generator().manual_seed(1)
+    noise = torch.randn(4, 1, 64, 64, generator=g)
+    x_t = sched.add_noise(torch.zeros_like(noise), noise, T)
+    assert x_t.var().item() == pytest.approx(1.0, abs=0.03)
+    assert abs(x_t.mean().item()) < 0.03
+
+
+def test_add_noise_per_item_timesteps():
+    sched = NoiseScheduler(linear_betas(T))
+    x_0, noise = _batch()
+    t = torch.tensor([0, 10, 500])
+    x_t = sched.add_noise(x_0, noise, t)
+    for i, ti in enumerate(t.tolist()):
+        abar = sched.alphas_cumprod[ti]
+        expected = abar.sqrt() * x_0[i] + (1 - abar).sqrt() * noise[i]
+        assert torch.allclose(x_t[i], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+@pytest.mark.parametrize("t", [1, 100, 700])
+def test_predict_x0_eps_with_true_target(prediction_type, t):
+    sched = NoiseScheduler(linear_betas(T), prediction_type=prediction_type)
+    x_0, noise = _batch(2)
+    tt = torch.full((3,), t)
+    x_t = sched.add_noise(x_0, noise, tt)
+    target = sched.training_target(x_0, noise, tt)
+    if prediction_type == "epsilon":
+        assert torch.equal(target, noise)
+    else:
+        assert not torch.allclose(target, noise)
+    x0_hat, eps_hat = sched.predict_x0_eps(target, x_t, tt)
+    assert torch.allclose(x0_hat, x_0, atol=1e-4)
+    assert torch.allclose(eps_hat, noise, atol=1e-4)
+
+
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+def test_ddim_step_to_zero_recovers_x0(prediction_type):
+    sched = NoiseScheduler(linear_betas(T), prediction_type=prediction_type)
+    x_0, noise = _batch(3)
+    t = 100
+    tt = torch.full((3,), t)
+    x_t = sched.add_noise(x_0, noise, t)
+    out = sched.training_target(x_0, noise, tt)
+    x_prev, x0_hat = sched.step(out, t, x_t, t_prev=0, eta=0.0)
+    assert torch.allclose(x_prev, x_0, atol=1e-5)
+    assert torch.allclose(x0_hat, x_0, atol=1e-5)
+
+
+def test_ddim_intermediate_step_stays_on_the_same_trajectory():
+    sched = NoiseScheduler(linear_betas(T))
+    x_0, noise = _batch(4)
+    x_t = sched.add_noise(x_0, noise, 300)
+    x_prev, _ = sched.step(noise, 300, x_t, t_prev=150)
+    assert torch.allclose(x_prev, sched.add_noise(x_0, noise, 150), atol=1e-5)
+
+
+def test_ddpm_step_eta1_is_seeded_and_stochastic():
+    sched = NoiseScheduler(linear_betas(T))
+    x_0, noise = _batch(5)
+    x_t = sched.add_noise(x_0, noise, 300)
+    a, _ = sched.step(
+        noise, 300, x_t, t_prev=150, eta=1.0, generator=torch.Generator().manual_seed(0)
+    )
+    b, _ = sched.step(
+        noise, 300, x_t, t_prev=150, eta=1.0, generator=torch.Generator().manual_seed(0)
+    )
+    c, _ = sched.step(noise, 300, x_t, t_prev=150, eta=0.0)
+    assert torch.equal(a, b)
+    assert not torch.allclose(a, c)
+
+
+def test_set_timesteps():
+    sched = NoiseScheduler(linear_betas(T))
+    assert sched.set_timesteps(1, t_start=100) == [100]
+    steps = sched.set_timesteps(4, t_start=100)
+    assert steps == [100, 75, 50, 25]
+    assert all(a > b for a, b in itertools.pairwise(steps))
+    assert all(s > 0 for s in steps)
+    assert sched.set_timesteps(1) == [T]
+    full = sched.set_timesteps(10, t_start=10)
+    assert full == list(range(10, 0, -1))
+
+
+@pytest.mark.parametrize(("n_steps", "t_start"), [(101, 100), (0, 100), (1, T + 1)])
+def test_set_timesteps_rejects_bad_arguments(n_steps, t_start):
+    sched = NoiseScheduler(linear_betas(T))
+    with pytest.raises(ValueError, match="n_steps"):
+        sched.set_timesteps(n_steps, t_start=t_start)
+
+
+def test_from_config_cosine_and_linear():
+    cos = NoiseScheduler.from_config(
+        SchedulerConfig(
+            num_train_timesteps=50, beta_schedule="cosine", prediction_type="v_prediction"
+        )
+    )
+    assert cos.num_train_timesteps == 50
+    assert cos.prediction_type == "v_prediction"
+    assert torch.allclose(cos.alphas_cumprod, alphas_cumprod_from(cosine_betas(50)).float())
+    lin = NoiseScheduler.from_config(
+        SchedulerConfig(num_train_timesteps=50, beta_start=1e-3, beta_end=0.05)
+    )
+    expected = alphas_cumprod_from(linear_betas(50, beta_start=1e-3, beta_end=0.05)).float()
+    assert torch.allclose(lin.alphas_cumprod, expected)
+    assert lin.prediction_type == "epsilon"
+    assert not torch.allclose(cos.alphas_cumprod, lin.alphas_cumprod)

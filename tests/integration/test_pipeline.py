@@ -1,0 +1,195 @@
+"""End to end on the synthetic plant through the real CLI: train -> evaluate -> score -> report,
+with a real SQLite MLflow store and the model loaded back as an MLflow pyfunc."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomaly_diffusion.jobs.evaluation import METRIC_KEYS
+from anomaly_diffusion.scoring.result import SCORE_COLUMNS
+
+pytestmark = pytest.mark.slow
+CLI = str(Path(sys.executable).parent / "anomaly-diffusion")
+QUICK = ["training=quick", "training.max_steps=150"]
+
+
+def run_cli(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+    out = subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert out.returncode in ok, f"exit {out.returncode}\n{out.stdout}\n{out.stderr[-3000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("work")
+
+
+@pytest.fixture(scope="module")
+def trained(workdir, plant) -> Path:
+    """A camera model trained by the CLI, tracked in workdir/mlflow.db (the default store)."""
+    run_cli("train", f"data.root={plant['camera']}", "run_dir=runs/camera", *QUICK, cwd=workdir)
+    return workdir / "runs" / "camera"
+
+
+def test_train_writes_metrics_model_and_figures(trained):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert set(METRIC_KEYS) <= set(metrics)
+    assert metrics["auroc"] >= 0.9  # spots and scratches on a regular texture are easy
+    assert 0 <= metrics["false_alarm_rate"] <= 0.5
+    assert metrics["threshold"] > 0
+    assert metrics["pixel_auroc"] > 0.8
+    assert set(metrics["auroc_by_defect"]) == {"scratch", "spot"}
+    assert (metrics["n_test_normal"], metrics["n_test_anomalous"]) == (8, 12)
+    assert metrics["n_train"] == 24  # 30 normal files, 6 held out for the threshold
+    assert metrics["network_evals_per_item"] == 4
+    assert metrics["train_seconds"] > 0 and metrics["score_seconds_per_item"] > 0
+    assert (trained / "model" / "MLmodel").is_file()
+    assert (trained / "model" / "artifacts" / "detector" / "weights.safetensors").is_file()
+    assert len(list((trained / "figures").glob("*.png"))) == 8
+
+
+def test_mlflow_store_holds_run_params_metrics_artifacts_and_model(trained, workdir):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("anomaly_diffusion")
+    runs = client.search_runs([exp.experiment_id], filter_string="tags.job = 'train'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.params["features.kind"] == "frame"
+    assert run.data.params["seed"] == "0"
+    assert run.data.metrics["auroc"] >= 0.9
+    losses = client.get_metric_history(run.info.run_id, "train_loss")
+    assert len(losses) >= 10 and losses[-1].value < losses[0].value
+    arts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "metrics.json", "figures"} <= arts
+    versions = client.search_model_versions("name = 'anomaly_diffusion_camera'")
+    assert len(versions) == 1 and versions[0].run_id == run.info.run_id
+    del mlflow
+
+
+def test_evaluate_matches_train_metrics(trained, workdir, plant):
+    run_cli(
+        "evaluate",
+        f"model={trained / 'model'}",
+        f"data.root={plant['camera']}",
+        "run_dir=eval",
+        cwd=workdir,
+    )
+    got = json.loads((workdir / "eval" / "metrics.json").read_text())
+    want = json.loads((trained / "metrics.json").read_text())
+    assert got["auroc"] == pytest.approx(want["auroc"])
+    assert got["threshold"] == pytest.approx(want["threshold"])
+
+
+def test_score_from_registry_then_report(trained, workdir, plant):
+    out = run_cli(
+        "score",
+        "model=models:/anomaly_diffusion_camera/1",
+        f"input={plant['camera'] / 'test'}",
+        "output=scores/camera.parquet",
+        cwd=workdir,
+    )
+    assert "scored 20 window(s)" in out.stdout
+    table = pd.read_parquet(workdir / "scores" / "camera.parquet")
+    assert list(table.columns[: len(SCORE_COLUMNS)]) == list(SCORE_COLUMNS)
+    assert len(table) == 20 and table["error"].isna().all()
+    bad = table["path"].str.contains("/test/(?:scratch|spot)/")
+    assert table.loc[bad, "score"].mean() > table.loc[~bad, "score"].mean()
+    flagged = table[table["is_anomaly"]]
+    assert len(flagged) > 0
+    for rel in flagged["map_path"]:
+        assert (workdir / "scores" / rel).is_file()
+    assert np.allclose(table["severity"], table["score"] / table["threshold"])
+    assert table["peak_x"].between(0, 64).all()
+
+    run_cli("report", "input=scores/camera.parquet", "output=report.html", cwd=workdir)
+    html = (workdir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 1 + min(len(flagged), 20)
+    assert 'src="http' not in html
+
+
+def test_pyfunc_scores_equal_in_process_scores(trained, workdir, plant):
+    import mlflow.pyfunc
+
+    from anomaly_diffusion.data.dataset import resolve_inputs
+    from anomaly_diffusion.detector import load_detector
+    from anomaly_diffusion.inference import score_items
+
+    items = resolve_inputs(str(plant["camera"] / "test"))
+    local, _, _ = score_items(load_detector(trained / "model"), items)
+    model = mlflow.pyfunc.load_model(str(trained / "model"))
+    remote = model.predict(pd.DataFrame({"path": [it.path for it in items]}))
+    np.testing.assert_allclose(remote["score"].to_numpy(), local["score"].to_numpy(), rtol=1e-6)
+    assert "map_path" not in remote.columns
+
+
+def test_score_goes_on_after_bad_files_and_exits_3(trained, workdir, plant):
+    inputs = workdir / "mixed"
+    shutil.copytree(plant["camera"] / "test" / "spot", inputs)
+    (inputs / "empty.png").write_bytes(b"")
+    (inputs / "notes.png").write_text("this is not an image")
+    out = run_cli(
+        "score",
+        f"model={trained / 'model'}",
+        f"input={inputs}",
+        "output=mixed.parquet",
+        "tracking.enabled=false",
+        cwd=workdir,
+        ok=(3,),
+    )
+    assert "2 failed" in out.stdout
+    table = pd.read_parquet(workdir / "mixed.parquet")
+    failed = table[table["error"].notna()]
+    assert sorted(Path(p).name for p in failed["path"]) == ["empty.png", "notes.png"]
+    assert failed["error"].str.contains("empty|not a readable image").all()
+    assert table["error"].isna().sum() == 6
+
+
+def test_vibration_manifest_training_reports_time_and_frequency(workdir, plant):
+    root = plant["vibration"]
+    rows = [
+        {
+            "path": str(p.relative_to(root)),
+            "split": p.parts[-3],
+            "label": int(p.parent.name != "good"),
+            "defect": p.parent.name,
+            "asset": "fan_3",
+        }
+        for p in sorted(root.rglob("*.npz"))
+    ]
+    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    run_cli(
+        "train",
+        f"data.manifest={root / 'manifest.csv'}",
+        "run_dir=runs/vib",
+        *QUICK,
+        "tracking.enabled=false",
+        cwd=workdir,
+    )
+    metrics = json.loads((workdir / "runs" / "vib" / "metrics.json").read_text())
+    assert metrics["auroc"] >= 0.8
+    assert metrics["pixel_auroc"] is None
+    run_cli(
+        "score",
+        "model=runs/vib/model",
+        f"input={root / 'manifest.csv'}",
+        "output=vib.parquet",
+        "maps=none",
+        "tracking.enabled=false",
+        cwd=workdir,
+    )
+    table = pd.read_parquet(workdir / "vib.parquet")
+    assert (table["asset"] == "fan_3").all()
+    assert table["peak_freq_hz"].between(0, 6400).all()
+    assert (table["peak_time_s"] >= table["start_s"]).all()
+    assert (table["peak_time_s"] <= table["end_s"]).all()
