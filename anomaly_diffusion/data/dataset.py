@@ -98,7 +98,11 @@ def read_manifest(manifest: str | Path) -> list[Item]:
             f"data.manifest={manifest}: file not found; give a CSV/Parquet manifest "
             f"with columns {', '.join(MANIFEST_COLUMNS)}"
         )
-    table = pd.read_parquet(manifest) if manifest.suffix == ".parquet" else pd.read_csv(manifest)
+    table = (
+        pd.read_parquet(manifest)
+        if manifest.suffix.lower() == ".parquet"
+        else pd.read_csv(manifest)
+    )
     if "path" not in table.columns:
         raise DataError(
             f"{manifest}: no 'path' column; a manifest needs columns "
@@ -121,16 +125,24 @@ def _manifest_item(manifest: Path, base: Path, index: int, row: dict) -> Item:
     if not path.is_file():
         raise DataError(f"{where}: file {row['path']!r} not found under {base}")
     label = row.get("label")
-    defect = str(row.get("defect") or ("good" if label == 0 else ""))
+    label = None if label is None or pd.isna(label) else int(label)
     return Item(
         path=str(path),
-        split=str(row.get("split") or "test"),
-        label=None if label is None or pd.isna(label) else int(label),
-        defect=defect,
-        asset=str(row.get("asset") or base.name),
+        split=_text(row, "split", "test"),
+        label=label,
+        defect=_text(row, "defect", "good" if label == 0 else ""),
+        asset=_text(row, "asset", base.name),
         start_s=_optional_float(row.get("start_s")),
         end_s=_optional_float(row.get("end_s")),
     )
+
+
+def _text(row: dict, key: str, default: str) -> str:
+    """A manifest cell as text; blank, missing or NaN cells give ``default``."""
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
+        return default
+    return str(value).strip()
 
 
 def _optional_float(value: object) -> float | None:
@@ -153,7 +165,7 @@ def resolve_inputs(spec: str) -> list[Item]:
         DataError: nothing matches.
     """
     path = Path(spec)
-    if path.is_file() and path.suffix in (".csv", ".parquet") and _is_manifest(path):
+    if path.is_file() and path.suffix.lower() in (".csv", ".parquet") and _is_manifest(path):
         return read_manifest(path)
     if path.is_file():
         return [Item(str(path), asset=path.parent.name)]
@@ -177,7 +189,7 @@ def _is_manifest(path: Path) -> bool:
     try:
         columns = (
             pd.read_parquet(path).columns
-            if path.suffix == ".parquet"
+            if path.suffix.lower() == ".parquet"
             else pd.read_csv(path, nrows=0).columns
         )
     except Exception:  # an unreadable table is not a manifest; its reader reports the problem
@@ -188,22 +200,26 @@ def _is_manifest(path: Path) -> bool:
 def split_validation(
     items: list[Item], *, fraction: float, rng: np.random.Generator
 ) -> tuple[list[Item], list[Item]]:
-    """Hold out a fraction of the normal training files (whole files: no leakage) for calibration.
+    """Hold out a fraction of the normal training data for threshold calibration, without leakage.
 
-    Manifest segments of one file are kept together, so held-out windows never overlap training
-    ones. Returns ``(train, validation)``, each non-empty when there are >= 2 files.
+    With >= 2 files, whole files are held out (all segments of a file stay on one side). With one
+    file cut into >= 2 manifest segments, the last segments in time are held out (segments do not
+    overlap). A single segment is split in time, its tail held out. Returns ``(train, validation)``.
     """
     files = sorted({it.path for it in items})
-    if len(files) < 2:
-        return _split_single_file(items, fraction)
-    n_val = min(len(files) - 1, max(1, round(fraction * len(files))))
-    held = set(rng.choice(files, size=n_val, replace=False).tolist())
-    return [it for it in items if it.path not in held], [it for it in items if it.path in held]
+    if len(files) >= 2:
+        n_val = min(len(files) - 1, max(1, round(fraction * len(files))))
+        held = set(rng.choice(files, size=n_val, replace=False).tolist())
+        return [it for it in items if it.path not in held], [it for it in items if it.path in held]
+    if len(items) >= 2:
+        ordered = sorted(items, key=lambda it: it.start_s or 0.0)
+        n_val = min(len(items) - 1, max(1, round(fraction * len(items))))
+        return ordered[:-n_val], ordered[-n_val:]
+    return _split_single_segment(items[0], fraction)
 
 
-def _split_single_file(items: list[Item], fraction: float) -> tuple[list[Item], list[Item]]:
-    """One training file (e.g. one long recording): split its time span, tail for validation."""
-    item = items[0]
+def _split_single_segment(item: Item, fraction: float) -> tuple[list[Item], list[Item]]:
+    """One training recording: split its time span, the tail held out for calibration."""
     if item.end_s is None:
         raise DataError(
             f"{item.path}: only one training file and no end_s; give a manifest with "

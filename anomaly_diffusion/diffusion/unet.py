@@ -38,7 +38,12 @@ class UNetConfig:
     groups: int = 8
 
     def __post_init__(self) -> None:
-        widths = [self.base_channels * m for m in self.channel_mults]
+        widths = [self.base_channels] + [self.base_channels * m for m in self.channel_mults]
+        if self.base_channels < 2 or self.base_channels % 2:
+            raise ConfigError(
+                f"network.base_channels={self.base_channels} must be even and >= 2 "
+                "(it is also the timestep-embedding size)"
+            )
         if not self.channel_mults or any(w % self.groups for w in widths):
             raise ConfigError(
                 f"network.groups={self.groups} must divide every level width {widths}; "

@@ -33,7 +33,7 @@ def read_table(
     try:
         frame = (
             pd.read_parquet(path)
-            if path.suffix == ".parquet"
+            if path.suffix.lower() == ".parquet"
             else pd.read_csv(path, sep=None, engine="python")
         )
     except Exception as exc:  # pandas raises many types for a bad table

@@ -73,10 +73,10 @@ def read_vibration(
 
 def _load_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
-        if path.suffix == ".npz":
+        if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as npz:
                 return {k: npz[k] for k in npz.files}
-        if path.suffix == ".npy":
+        if path.suffix.lower() == ".npy":
             return {"data": np.load(path, allow_pickle=False)}
         from scipy.io import loadmat
 

@@ -127,7 +127,7 @@ def test_invalid_values_are_config_errors(overrides, match):
 
 
 def test_from_dict_rejects_unknown_nested_key():
-    with pytest.raises(ConfigError, match="scoring.bogus"):
+    with pytest.raises(ConfigError, match=r"scoring\.bogus"):
         from_dict(DetectorConfig, {"scoring": {"bogus": 1}})
     with pytest.raises(ConfigError, match="must be a number"):
         from_dict(DetectorConfig, {"scoring": {"t_start": "abc"}})

@@ -127,14 +127,6 @@ def test_read_manifest_only_paths(tmp_path):
     assert item.start_s is None and item.end_s is None
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug: data/dataset.py:124,127,130 use `row.get(col) or default`; pandas reads a blank "
-        "cell as float NaN, which is truthy, so blank split/defect/asset cells become the "
-        "string 'nan' (expected 'test' / 'good' for label 0 / manifest folder name)"
-    ),
-    strict=True,
-)
 def test_read_manifest_blank_cells_use_defaults(tmp_path):
     base = _manifest_dir(tmp_path)
     manifest = base / "m.csv"
@@ -247,14 +239,6 @@ def test_split_validation_single_file_without_end():
         split_validation([Item("long.wav", "train", 0)], fraction=0.2, rng=np.random.default_rng())
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug: data/dataset.py:206 _split_single_file uses only items[0]; with several manifest "
-        "segments of one file, every segment but the first is silently dropped from both "
-        "train and validation"
-    ),
-    strict=True,
-)
 def test_split_validation_single_file_keeps_all_segments():
     items = [Item("one.wav", "train", 0, start_s=s, end_s=s + 10.0) for s in (0.0, 10.0, 20.0)]
     train, val = split_validation(items, fraction=0.2, rng=np.random.default_rng(0))

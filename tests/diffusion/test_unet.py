@@ -105,15 +105,6 @@ def test_bad_res_blocks_and_channels():
         UNetConfig(in_channels=0)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug: UNetConfig accepts configs UNet cannot run: odd base_channels gives a "
-        "timestep_embedding of base_channels-1 dims (unet.py:53, Linear(ch, t_dim) at :101 fails); "
-        "channel_mults[0] != 1 leaves the stem width (base_channels) not divisible by groups "
-        "(torch ValueError at construction instead of ConfigError)"
-    ),
-    strict=True,
-)
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -153,14 +153,6 @@ def test_npy(tmp_path):
         read_recording(path, source=SourceConfig())
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug: modality_of() lower-cases the suffix so .NPZ/.NPY files are accepted (and found by "
-        "discover), but ingest/vibration.py:_load_arrays (lines 76/79) compares path.suffix "
-        "case-sensitively and sends them to scipy.io.loadmat -> DataError 'Unknown mat file type'"
-    ),
-    strict=True,
-)
 def test_upper_case_npz_suffix(tmp_path):
     x = _signal(100)
     path = _write_npz(tmp_path / "VIB.NPZ", accel=x, sample_rate=np.int64(1000))
