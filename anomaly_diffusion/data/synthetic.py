@@ -11,7 +11,6 @@ import io
 import json
 import logging
 import math
-import os
 import shutil
 import zipfile
 import zlib
@@ -23,6 +22,7 @@ import soundfile as sf
 from PIL import Image
 from scipy import signal
 
+from anomaly_diffusion.atomic import atomic_path
 from anomaly_diffusion.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -168,13 +168,9 @@ def camera_image(
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(<path>.tmp)`` then rename it onto ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it onto ``path``."""
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_npz(tmp: Path, arrays: dict[str, np.ndarray]) -> None:

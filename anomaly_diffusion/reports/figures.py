@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from anomaly_diffusion.atomic import write_bytes_atomic
 from anomaly_diffusion.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -42,20 +42,6 @@ def figure_to_png_bytes(fig: Figure, *, dpi: int = DPI) -> bytes:
     out = io.BytesIO()
     quantized.save(out, format="PNG", optimize=True)
     return out.getvalue()
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``<stem>.tmp<suffix>`` next to ``path``, then ``os.replace`` it."""
-    path = Path(path)
-    tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise DataError(f"{path}: cannot write file ({exc}); check the folder is writable") from exc
-    return path
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from anomaly_diffusion.atomic import write_bytes_atomic
 from anomaly_diffusion.errors import ConfigError, DataError
 from anomaly_diffusion.reports import figures
 
@@ -107,7 +108,7 @@ def write_report(scores_path: str | Path, output: str | Path, **kwargs) -> Path:
     src = Path(scores_path)
     df = _read_scores(src)
     text = render_report(df, **kwargs)
-    out = figures.write_bytes_atomic(Path(output), text.encode("utf-8"))
+    out = write_bytes_atomic(Path(output), text.encode("utf-8"))
     logger.info("wrote report %s (%d items from %s)", out, len(df), src)
     return out
 
