@@ -50,3 +50,13 @@ def mlflow_uri(tmp_path, monkeypatch) -> str:
 @pytest.fixture(scope="session")
 def cwru() -> Path:
     return require_dataset("cwru_bearing")
+
+
+@pytest.fixture(scope="session")
+def toycar() -> Path:
+    return require_dataset("dcase2023_toycar")
+
+
+@pytest.fixture(scope="session")
+def magnetic_tile() -> Path:
+    return require_dataset("magnetic_tile")
