@@ -36,6 +36,20 @@ def items_from_frame(frame: pd.DataFrame) -> list[Item]:
     return items
 
 
+def read_windows(
+    detector: DiffusionAnomalyDetector, items: Sequence[Item], *, desc: str = "reading inputs"
+) -> tuple[list[Window], list[tuple[Item, str]]]:
+    """Windows of ``items`` read as the detector was trained (source, features, sample rate)."""
+    cfg = detector.config
+    return load_windows(
+        items,
+        source=cfg.source,
+        features=cfg.features,
+        expected_rate=detector.sample_rate_,
+        desc=desc,
+    )
+
+
 def score_items(
     detector: DiffusionAnomalyDetector, items: Sequence[Item], *, seed: int = 0
 ) -> tuple[pd.DataFrame, list[Window], ScoreResult | None]:
@@ -45,14 +59,7 @@ def score_items(
         ``(frame, windows, result)``: the contract table (scored rows first, then failures),
         the windows scored and their :class:`ScoreResult` (``None`` when nothing could be read).
     """
-    cfg = detector.config
-    windows, failures = load_windows(
-        items,
-        source=cfg.source,
-        features=cfg.features,
-        expected_rate=detector.sample_rate_,
-        desc="reading inputs",
-    )
+    windows, failures = read_windows(detector, items)
     result = detector.score(windows, seed=seed) if windows else None
     parts = [result_frame(windows, result)] if result is not None else []
     if failures:

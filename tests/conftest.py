@@ -60,3 +60,14 @@ def toycar() -> Path:
 @pytest.fixture(scope="session")
 def magnetic_tile() -> Path:
     return require_dataset("magnetic_tile")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread (small tensors: threads only add overhead)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

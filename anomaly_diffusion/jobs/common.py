@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from anomaly_diffusion.atomic import atomic_path, write_text_atomic
-from anomaly_diffusion.config import TrackingConfig
+from anomaly_diffusion.config import TrackingConfig, flatten, to_dict
 from anomaly_diffusion.tracking.tracker import NullTracker, Tracker
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,16 @@ def run_tags(job: str, seed: int) -> dict[str, str]:
     if commit:
         tags["mlflow.source.git.commit"] = commit
     return tags
+
+
+def log_job_config(tracker: Tracker, cfg: Any, **extra: Any) -> dict[str, Any]:
+    """Log a job's typed config: flattened params named like the CLI overrides
+    (``features.kind``, ``scoring.t_start``, ...) plus ``extra``, and the resolved YAML."""
+    plain = to_dict(cfg)
+    params = {k.removeprefix("detector."): v for k, v in flatten(plain).items()}
+    tracker.log_params({**params, **extra})
+    tracker.log_config(plain)
+    return plain
 
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> Path:

@@ -8,10 +8,16 @@ from typing import Any
 
 from anomaly_diffusion.config import flatten, to_dict
 from anomaly_diffusion.data.dataset import load_items
-from anomaly_diffusion.data.windows import load_windows
 from anomaly_diffusion.detector import load_detector
 from anomaly_diffusion.errors import DataError
-from anomaly_diffusion.jobs.common import make_tracker, run_tags, seed_everything, write_json
+from anomaly_diffusion.inference import read_windows
+from anomaly_diffusion.jobs.common import (
+    log_job_config,
+    make_tracker,
+    run_tags,
+    seed_everything,
+    write_json,
+)
 from anomaly_diffusion.jobs.configs import EvaluateJobConfig
 from anomaly_diffusion.jobs.evaluation import evaluate_windows
 
@@ -37,21 +43,14 @@ def run_evaluate(cfg: EvaluateJobConfig) -> dict[str, Any]:
             "test/good/ and test/<defect>/ folders or manifest rows with split=test"
         )
     det_cfg = detector.config
-    windows, failed = load_windows(
-        test_items,
-        source=det_cfg.source,
-        features=det_cfg.features,
-        expected_rate=detector.sample_rate_,
-        desc="reading test data",
-    )
+    windows, failed = read_windows(detector, test_items, desc="reading test data")
     if not windows:
         raise DataError(
             f"none of the {len(test_items)} test files could be read; first error: {failed[0][1]}"
         )
     with tracker.run(f"evaluate-{det_cfg.modality}", tags=run_tags("evaluate", cfg.seed)):
-        tracker.log_params(
-            {**flatten(to_dict(cfg)), **flatten({"scoring": to_dict(det_cfg.scoring)})}
-        )
+        effective = flatten({"scoring": to_dict(det_cfg.scoring)})
+        log_job_config(tracker, cfg, **effective)
         metrics, _ = evaluate_windows(detector, windows, seed=cfg.seed)
         metrics["n_failed"] = len(failed)
         path = write_json(Path(cfg.run_dir) / "metrics.json", metrics)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from anomaly_diffusion.jobs.common import make_tracker, run_tags
+from anomaly_diffusion.jobs.common import log_job_config, make_tracker, run_tags
 from anomaly_diffusion.jobs.configs import ReportJobConfig
 from anomaly_diffusion.reports.html import write_report
 
@@ -26,6 +26,6 @@ def run_report(cfg: ReportJobConfig, *, run_links: dict[str, str] | None = None)
             run_links=links or None,
             generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
-        tracker.log_params({"input": cfg.input, "output": cfg.output, "top_n": cfg.top_n})
+        log_job_config(tracker, cfg)
         tracker.log_artifact(path)
     return path

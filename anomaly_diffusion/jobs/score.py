@@ -13,7 +13,13 @@ from anomaly_diffusion.config import flatten, to_dict
 from anomaly_diffusion.data.dataset import resolve_inputs
 from anomaly_diffusion.detector import load_detector
 from anomaly_diffusion.inference import score_items
-from anomaly_diffusion.jobs.common import make_tracker, run_tags, seed_everything, write_table
+from anomaly_diffusion.jobs.common import (
+    log_job_config,
+    make_tracker,
+    run_tags,
+    seed_everything,
+    write_table,
+)
 from anomaly_diffusion.jobs.configs import ScoreJobConfig
 from anomaly_diffusion.jobs.maps import write_maps
 
@@ -59,7 +65,8 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
         items = [replace(it, asset=cfg.asset) for it in items]
     output = Path(cfg.output)
     with tracker.run(f"score-{detector.config.modality}", tags=run_tags("score", cfg.seed)):
-        tracker.log_params({**flatten(to_dict(cfg)), "n_inputs": len(items)})
+        effective = flatten({"scoring": to_dict(detector.config.scoring)})
+        log_job_config(tracker, cfg, n_inputs=len(items), **effective)
         frame, windows, result = score_items(detector, items, seed=cfg.seed)
         if result is not None and cfg.maps != "none":
             frame = _attach_maps(frame, windows, result, cfg, output)

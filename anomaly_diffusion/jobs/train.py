@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 
 from anomaly_diffusion.atomic import atomic_path
-from anomaly_diffusion.config import flatten, to_dict
 from anomaly_diffusion.data.dataset import load_items, split_validation
 from anomaly_diffusion.data.windows import load_windows
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.errors import DataError
+from anomaly_diffusion.inference import read_windows
 from anomaly_diffusion.jobs.common import (
+    log_job_config,
     make_tracker,
     run_tags,
     seed_everything,
@@ -49,12 +50,7 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     name = f"train-{cfg.detector.modality}-{Path(cfg.data.root or cfg.data.manifest).name}"
     with tracker.run(name, tags=run_tags("train", cfg.seed)):
-        # params named like the CLI overrides (features.kind, scoring.t_start, ...)
-        tracker.log_params(
-            {k.removeprefix("detector."): v for k, v in flatten(to_dict(cfg)).items()}
-        )
-        write_yaml(run_dir / "config.yaml", to_dict(cfg))
-        tracker.log_artifact(run_dir / "config.yaml")
+        write_yaml(run_dir / "config.yaml", log_job_config(tracker, cfg))
         detector, metrics = _fit(cfg, fit_items, val_items, tracker)
         if test_items:
             found = _evaluate(cfg, detector, test_items, run_dir)
@@ -89,13 +85,7 @@ def _fit(
     detector = DiffusionAnomalyDetector(det_cfg).fit(
         fit_windows, seed=cfg.seed, on_log=lambda s, m: tracker.log_metrics(m, step=s)
     )
-    val_windows, _ = load_windows(
-        val_items,
-        source=det_cfg.source,
-        features=det_cfg.features,
-        expected_rate=detector.sample_rate_,
-        desc="reading validation data",
-    )
+    val_windows, _ = read_windows(detector, val_items, desc="reading validation data")
     if not val_windows:
         raise DataError(
             "no held-out normal windows to calibrate the threshold; add training files "
@@ -119,14 +109,7 @@ def _fit(
 
 
 def _evaluate(cfg: TrainJobConfig, detector, test_items, run_dir: Path) -> dict[str, Any]:
-    det_cfg = detector.config
-    windows, failed = load_windows(
-        test_items,
-        source=det_cfg.source,
-        features=det_cfg.features,
-        expected_rate=detector.sample_rate_,
-        desc="reading test data",
-    )
+    windows, failed = read_windows(detector, test_items, desc="reading test data")
     if not windows:
         logger.warning("no readable test windows: metrics left empty")
         return {}

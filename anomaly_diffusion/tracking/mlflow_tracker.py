@@ -83,6 +83,9 @@ class MlflowTracker:
         elif path.is_file():
             mlflow.log_artifact(str(path), artifact_path=folder)
 
+    def log_config(self, config: Mapping[str, Any]) -> None:
+        mlflow.log_dict(dict(config), "config.yaml")
+
     def log_model(self, detector_dir: str | Path, *, registered_name: str | None) -> str | None:
         info = mlflow.pyfunc.log_model(
             name="model",

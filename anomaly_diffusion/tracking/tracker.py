@@ -22,6 +22,9 @@ class Tracker(Protocol):
 
     def log_artifact(self, path: str | Path, *, folder: str | None = None) -> None: ...
 
+    def log_config(self, config: Mapping[str, Any]) -> None:
+        """Store the resolved job configuration as ``config.yaml``."""
+
     def log_model(self, detector_dir: str | Path, *, registered_name: str | None) -> str | None:
         """Log a saved detector as a pyfunc model; returns its model URI."""
 
@@ -43,6 +46,9 @@ class NullTracker:
         return None
 
     def log_artifact(self, path: str | Path, *, folder: str | None = None) -> None:
+        return None
+
+    def log_config(self, config: Mapping[str, Any]) -> None:
         return None
 
     def log_model(self, detector_dir: str | Path, *, registered_name: str | None) -> str | None:

@@ -85,7 +85,8 @@ def train_diffusion(
         value = float(loss.detach())
         running = value if math.isnan(running) else 0.95 * running + 0.05 * value
         bar.update(1)
-        bar.set_postfix(loss=f"{running:.4f}")
+        left = max(0.0, budget_s - (time.monotonic() - start))
+        bar.set_postfix(loss=f"{running:.4f}", budget_left=f"{left // 60:.0f}:{left % 60:02.0f}")
         if on_log is not None and (step % cfg.log_every == 0 or step == cfg.max_steps - 1):
             on_log(
                 step, {"train_loss": value, "train_loss_smoothed": running, "lr": lr_at(step, cfg)}

@@ -14,12 +14,7 @@ from anomaly_diffusion.diffusion.schedules import alphas_cumprod_from, cosine_be
 T = 1000
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

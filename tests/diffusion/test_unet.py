@@ -14,12 +14,7 @@ from anomaly_diffusion.errors import ConfigError
 SMALL = {"base_channels": 8, "channel_mults": (1, 2, 2), "groups": 4}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _perturb_output_layer(model: UNet) -> None:

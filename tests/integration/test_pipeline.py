@@ -112,6 +112,15 @@ def test_score_from_registry_then_report(trained, workdir, plant):
     assert np.allclose(table["severity"], table["score"] / table["threshold"])
     assert table["peak_x"].between(0, 64).all()
 
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("anomaly_diffusion")
+    (run,) = client.search_runs([exp.experiment_id], filter_string="tags.job = 'score'")
+    assert run.data.metrics["scored"] == 20 and run.data.metrics["failed"] == 0
+    assert run.data.params["scoring.t_start"] == "100"
+    assert "config.yaml" in {a.path for a in client.list_artifacts(run.info.run_id)}
+
     run_cli("report", "input=scores/camera.parquet", "output=report.html", cwd=workdir)
     html = (workdir / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 1 + min(len(flagged), 20)
