@@ -5,7 +5,6 @@ BIN         := $(VENV)/bin
 TORCH_SPEC  ?= torch==2.13.0
 EXTRAS      ?= dev
 STAMP       := $(VENV)/.installed
-export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: install demo test test-fast lint format bench ui nightly clean
 

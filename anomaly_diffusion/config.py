@@ -156,6 +156,7 @@ class TrainingConfig:
         max_minutes: Wall-clock budget in minutes.
         crop: ``[F or H, T or W]`` random crop used for training batches (``None``: whole items,
             which must then share one shape).
+        checkpoint_every: Save a resumable checkpoint every N steps (0: never).
     """
 
     max_steps: int = 2000
@@ -168,6 +169,7 @@ class TrainingConfig:
     grad_clip: float = 1.0
     crop: tuple[int, int] | None = None
     log_every: int = 10
+    checkpoint_every: int = 200
 
     def __post_init__(self) -> None:
         _check(self.max_steps >= 1, f"training.max_steps={self.max_steps} must be >= 1")
@@ -175,6 +177,10 @@ class TrainingConfig:
         _check(self.batch_size >= 1, f"training.batch_size={self.batch_size} must be >= 1")
         _check(self.learning_rate > 0, f"training.learning_rate={self.learning_rate} must be > 0")
         _check(0 <= self.ema_decay < 1, f"training.ema_decay={self.ema_decay} must be in [0, 1)")
+        _check(
+            self.checkpoint_every >= 0,
+            f"training.checkpoint_every={self.checkpoint_every} must be >= 0 (0 disables)",
+        )
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.maps import smooth_map
 from anomaly_diffusion.scoring.reconstruct import residual_maps
 from anomaly_diffusion.scoring.result import ScoreResult
-from anomaly_diffusion.training.loop import TrainResult, train_diffusion
+from anomaly_diffusion.training.loop import CheckpointPlan, TrainResult, train_diffusion
 
 logger = logging.getLogger(__name__)
 WEIGHTS_FILE, CONFIG_FILE = "weights.safetensors", "detector.json"
@@ -82,8 +82,10 @@ class DiffusionAnomalyDetector:
         *,
         seed: int = 0,
         on_log: Callable[[int, dict[str, float]], None] | None = None,
+        checkpoint: CheckpointPlan | None = None,
     ) -> DiffusionAnomalyDetector:
-        """Fit normalization and train the UNet on normal windows."""
+        """Fit normalization and train the UNet on normal windows (resumable with
+        ``checkpoint``, see :func:`~anomaly_diffusion.training.loop.train_diffusion`)."""
         if not windows:
             raise DataError(
                 "no training windows: every training file failed or the folder is empty"
@@ -104,6 +106,7 @@ class DiffusionAnomalyDetector:
             self.config.training,
             generator=generator,
             on_log=on_log,
+            checkpoint=checkpoint,
         )
         return self
 

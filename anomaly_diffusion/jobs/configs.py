@@ -18,6 +18,7 @@ class TrainJobConfig:
     run_dir: str = "outputs/train"
     seed: int = 0
     max_maps: int = 8
+    resume: bool = False
 
 
 @dataclass(frozen=True)

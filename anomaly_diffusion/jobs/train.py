@@ -27,6 +27,7 @@ from anomaly_diffusion.jobs.common import (
 from anomaly_diffusion.jobs.configs import TrainJobConfig
 from anomaly_diffusion.jobs.evaluation import empty_metrics, evaluate_windows
 from anomaly_diffusion.jobs.maps import write_maps
+from anomaly_diffusion.training.loop import CheckpointPlan
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +83,16 @@ def _fit(
     )
     if fit_failed:
         logger.warning("%d training file(s) skipped (see warnings above)", len(fit_failed))
+    plan = CheckpointPlan(
+        path=Path(cfg.run_dir) / "checkpoints" / "last.safetensors",
+        every=det_cfg.training.checkpoint_every,
+        resume=cfg.resume,
+    )
     detector = DiffusionAnomalyDetector(det_cfg).fit(
-        fit_windows, seed=cfg.seed, on_log=lambda s, m: tracker.log_metrics(m, step=s)
+        fit_windows,
+        seed=cfg.seed,
+        on_log=lambda s, m: tracker.log_metrics(m, step=s),
+        checkpoint=plan,
     )
     val_windows, _ = read_windows(detector, val_items, desc="reading validation data")
     if not val_windows:

@@ -9,6 +9,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ from anomaly_diffusion.config import TrainingConfig
 from anomaly_diffusion.diffusion.losses import diffusion_loss
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.training.batches import sample_batch
+from anomaly_diffusion.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
             e.copy_(p)
 
 
+@dataclass(frozen=True)
+class CheckpointPlan:
+    """Where and how often to checkpoint, and whether to resume from an existing checkpoint."""
+
+    path: Path
+    every: int
+    resume: bool = False
+
+
 def train_diffusion(
     model: torch.nn.Module,
     scheduler: NoiseScheduler,
@@ -58,8 +69,13 @@ def train_diffusion(
     *,
     generator: torch.Generator,
     on_log: Callable[[int, dict[str, float]], None] | None = None,
+    checkpoint: CheckpointPlan | None = None,
 ) -> tuple[torch.nn.Module, TrainResult]:
     """Train ``model`` with the DDPM loss on normalized items ``(C, F, T)`` / ``(C, H, W)``.
+
+    With ``checkpoint``, the full state (weights, EMA, optimizer, RNG, counters) is saved every
+    ``checkpoint.every`` steps; ``checkpoint.resume`` continues from it, ending with the same
+    weights as an uninterrupted run with the same seed.
 
     Returns:
         ``(ema_model, result)``: the EMA copy is what scoring should use.
@@ -69,29 +85,32 @@ def train_diffusion(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
     )
-    budget_s, start = cfg.max_minutes * 60.0, time.monotonic()
-    running, step, stopped = float("nan"), 0, False
-    bar = tqdm(total=cfg.max_steps, desc="training", unit="step", leave=False)
-    for step in range(cfg.max_steps):
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, cfg)
-        x_0 = sample_batch(data, batch_size=cfg.batch_size, crop=cfg.crop, generator=generator)
-        loss = diffusion_loss(model, scheduler, x_0, generator=generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        update_ema(ema, model, cfg.ema_decay if step >= cfg.warmup_steps else 0.0)
-        value = float(loss.detach())
+    state = TrainState(step=0, running_loss=float("nan"), elapsed_s=0.0)
+    if checkpoint is not None and checkpoint.resume:
+        state = _resume(checkpoint.path, model, ema, optimizer, generator) or state
+    budget_s, start = cfg.max_minutes * 60.0, time.monotonic() - state.elapsed_s
+    running, step, stopped = state.running_loss, state.step - 1, False
+    bar = tqdm(total=cfg.max_steps, initial=state.step, desc="training", unit="step", leave=False)
+    for step in range(state.step, cfg.max_steps):
+        value = _train_step(model, ema, optimizer, scheduler, data, cfg, step, generator)
         running = value if math.isnan(running) else 0.95 * running + 0.05 * value
-        bar.update(1)
         left = max(0.0, budget_s - (time.monotonic() - start))
+        bar.update(1)
         bar.set_postfix(loss=f"{running:.4f}", budget_left=f"{left // 60:.0f}:{left % 60:02.0f}")
         if on_log is not None and (step % cfg.log_every == 0 or step == cfg.max_steps - 1):
             on_log(
                 step, {"train_loss": value, "train_loss_smoothed": running, "lr": lr_at(step, cfg)}
             )
-        if time.monotonic() - start > budget_s:
+        if checkpoint is not None and checkpoint.every and (step + 1) % checkpoint.every == 0:
+            save_checkpoint(
+                checkpoint.path,
+                model=model,
+                ema=ema,
+                optimizer=optimizer,
+                generator=generator,
+                state=TrainState(step + 1, running, time.monotonic() - start),
+            )
+        if left <= 0:
             stopped = True
             logger.info(
                 "training budget of %.1f min reached after %d steps", cfg.max_minutes, step + 1
@@ -102,3 +121,35 @@ def train_diffusion(
     return ema, TrainResult(
         steps=step + 1, seconds=seconds, final_loss=running, stopped_by_budget=stopped
     )
+
+
+def _train_step(
+    model,
+    ema,
+    optimizer,
+    scheduler,
+    data,
+    cfg: TrainingConfig,
+    step: int,
+    generator: torch.Generator,
+) -> float:
+    """One optimizer step (LR schedule, loss, clipping, EMA); returns the loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr_at(step, cfg)
+    x_0 = sample_batch(data, batch_size=cfg.batch_size, crop=cfg.crop, generator=generator)
+    loss = diffusion_loss(model, scheduler, x_0, generator=generator)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    optimizer.step()
+    update_ema(ema, model, cfg.ema_decay if step >= cfg.warmup_steps else 0.0)
+    return float(loss.detach())
+
+
+def _resume(path: Path, model, ema, optimizer, generator) -> TrainState | None:
+    if not path.is_file():
+        logger.warning("resume=true but no checkpoint at %s: training from scratch", path)
+        return None
+    state = load_checkpoint(path, model=model, ema=ema, optimizer=optimizer, generator=generator)
+    logger.info("resuming from %s at step %d", path, state.step)
+    return state
