@@ -127,6 +127,34 @@ def test_score_from_registry_then_report(trained, workdir, plant):
     assert 'src="http' not in html
 
 
+def test_every_model_uri_form_scores_the_same(trained, workdir, plant):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    version = client.get_model_version("anomaly_diffusion_camera", "1")
+    client.set_registered_model_alias("anomaly_diffusion_camera", "champion", "1")
+    uris = [
+        "models:/anomaly_diffusion_camera@champion",
+        f"models:/{version.model_id}",
+        f"runs:/{version.run_id}/model",
+        str(trained / "model"),
+    ]
+    one = plant["camera"] / "test" / "spot" / "spot_0000.png"
+    scores = []
+    for i, uri in enumerate(uris):
+        run_cli(
+            "score",
+            f"model={uri}",
+            f"input={one}",
+            f"output=uri_{i}.parquet",
+            "maps=none",
+            "tracking.enabled=false",
+            cwd=workdir,
+        )
+        scores.append(float(pd.read_parquet(workdir / f"uri_{i}.parquet")["score"].iloc[0]))
+    assert max(scores) - min(scores) <= 1e-9, dict(zip(uris, scores, strict=True))
+
+
 def test_pyfunc_scores_equal_in_process_scores(trained, workdir, plant):
     import mlflow.pyfunc
 
