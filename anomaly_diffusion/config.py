@@ -18,6 +18,7 @@ from anomaly_diffusion.errors import ConfigError
 MODALITIES = ("vibration", "acoustic", "camera", "process")
 FEATURE_KINDS = ("stft", "log_mel", "frame", "sensor_window")
 AGGREGATIONS = ("mean", "max", "topk")
+MAP_NORMALIZATIONS = ("none", "row", "pixel")
 
 
 def _check(ok: bool, message: str) -> None:
@@ -195,6 +196,8 @@ class ScoringConfig:
         aggregation: Map -> score: ``mean``, ``max`` or ``topk`` (mean of the top fraction).
         topk_fraction: Fraction of map cells averaged by ``topk``.
         batch_size: Items per forward pass when scoring.
+        map_normalization: z-score each map against normal maps before smoothing: ``row`` (per
+            frequency bin / sensor), ``pixel`` (per cell; per row when shapes vary), ``none``.
     """
 
     t_start: int = 100
@@ -204,6 +207,7 @@ class ScoringConfig:
     aggregation: str = "topk"
     topk_fraction: float = 0.01
     batch_size: int = 16
+    map_normalization: str = "none"
 
     def __post_init__(self) -> None:
         _check(
@@ -223,6 +227,11 @@ class ScoringConfig:
         _check(
             self.aggregation in AGGREGATIONS,
             f"scoring.aggregation={self.aggregation!r}; use one of {AGGREGATIONS}",
+        )
+        _check(
+            self.map_normalization in MAP_NORMALIZATIONS,
+            f"scoring.map_normalization={self.map_normalization!r}; "
+            f"use one of {MAP_NORMALIZATIONS}",
         )
         _check(
             0 < self.topk_fraction <= 1,

@@ -31,6 +31,7 @@ from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
 from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
 from anomaly_diffusion.scoring.aggregate import aggregate_map
+from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 from anomaly_diffusion.scoring.maps import smooth_map
 from anomaly_diffusion.scoring.reconstruct import residual_maps
 from anomaly_diffusion.scoring.result import ScoreResult
@@ -65,7 +66,8 @@ class DiffusionAnomalyDetector:
     """Learns normal windows with a small diffusion model; scores by partial re-projection.
 
     Fitted state ends in ``_``: ``model_`` (EMA UNet), ``mean_``/``std_`` (normalization),
-    ``threshold_``, ``sample_rate_`` (Hz, signals only), ``train_result_``.
+    ``threshold_``, ``map_stats_`` (normal mean/std of maps, or ``None``), ``sample_rate_`` (Hz,
+    signals only), ``train_result_``.
     """
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -73,6 +75,7 @@ class DiffusionAnomalyDetector:
         self.scheduler = NoiseScheduler.from_config(self.config.scheduler)
         self.model_: UNet | None = None
         self.threshold_: float | None = None
+        self.map_stats_: tuple[np.ndarray, np.ndarray] | None = None
         self.sample_rate_: float | None = None
         self.train_result_: TrainResult | None = None
 
@@ -111,8 +114,25 @@ class DiffusionAnomalyDetector:
         return self
 
     def calibrate(self, normal: Sequence[Window], *, seed: int = 0) -> DiffusionAnomalyDetector:
-        """Set ``threshold_`` from held-out normal windows for ``threshold.target_far``."""
-        scores = self.score(normal, seed=seed).scores
+        """Set ``threshold_`` from held-out normal windows for ``threshold.target_far``.
+
+        With ``scoring.map_normalization`` other than ``none``, the first half of ``normal``
+        fits the maps' normal statistics and the second half sets the threshold, so the
+        threshold is never fit on the windows that normalized their own maps.
+        """
+        raw = self.raw_maps(normal, seed=seed)
+        mode = self.config.scoring.map_normalization
+        self.map_stats_ = None
+        if mode != "none":
+            if len(raw) < 4:
+                raise DataError(
+                    f"scoring.map_normalization={mode} needs >= 4 held-out normal windows, got "
+                    f"{len(raw)}; add normal training data or set scoring.map_normalization=none"
+                )
+            half = len(raw) // 2
+            self.map_stats_ = fit_map_stats(raw[:half], mode=mode)
+            raw = raw[half:]
+        scores = self.score_maps(raw).scores
         self.threshold_ = false_alarm_threshold(scores, target_far=self.config.threshold.target_far)
         return self
 
@@ -120,25 +140,35 @@ class DiffusionAnomalyDetector:
         return self.config.scoring.n_repeats * self.config.scoring.n_steps
 
     def score(self, windows: Sequence[Window], *, seed: int = 0) -> ScoreResult:
-        """Scores and smoothed maps; windows of equal shape are batched together.
+        """Scores and smoothed maps of windows (see :meth:`raw_maps` and :meth:`score_maps`)."""
+        return self.score_maps(self.raw_maps(windows, seed=seed))
+
+    def raw_maps(self, windows: Sequence[Window], *, seed: int = 0) -> list[np.ndarray]:
+        """Unsmoothed re-projection residual maps; windows of equal shape are batched together.
 
         Noise is drawn per window from ``seed`` and the window's identity, so a window scores the
         same whatever batch it is in (local, pyfunc and Spark engines agree).
         """
         if self.model_ is None:
             raise NotFittedError("detector is not fitted; call fit() or load a saved model")
-        cfg = self.config.scoring
+        batch_size = self.config.scoring.batch_size
         maps: list[np.ndarray | None] = [None] * len(windows)
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i, w in enumerate(windows):
             groups[w.features.shape].append(i)
         for indices in groups.values():
-            for start in range(0, len(indices), cfg.batch_size):
-                batch = indices[start : start + cfg.batch_size]
-                for i, amap in zip(
-                    batch, self._raw_maps([windows[i] for i in batch], seed), strict=True
-                ):
-                    maps[i] = smooth_map(amap, sigma=cfg.smoothing_sigma)
+            for start in range(0, len(indices), batch_size):
+                batch = indices[start : start + batch_size]
+                raw = self._raw_maps([windows[i] for i in batch], seed)
+                for i, amap in zip(batch, raw, strict=True):
+                    maps[i] = amap
+        return maps
+
+    def score_maps(self, raw_maps: Sequence[np.ndarray]) -> ScoreResult:
+        """Normal-statistics normalization (when calibrated with it), smoothing, aggregation."""
+        cfg = self.config.scoring
+        stats = self.map_stats_ if cfg.map_normalization != "none" else None
+        maps = [smooth_map(apply_map_stats(m, stats), sigma=cfg.smoothing_sigma) for m in raw_maps]
         scores = np.array(
             [
                 aggregate_map(m, method=cfg.aggregation, topk_fraction=cfg.topk_fraction)
@@ -165,7 +195,16 @@ class DiffusionAnomalyDetector:
         return maps.numpy()
 
     def with_scoring(self, scoring: ScoringConfig) -> DiffusionAnomalyDetector:
-        """The same fitted detector with other scoring settings (threshold kept: recalibrate)."""
+        """The same fitted detector with other scoring settings (threshold kept: recalibrate).
+
+        Raises:
+            ConfigError: map normalization asked for but the model was calibrated without it.
+        """
+        if scoring.map_normalization != "none" and self.map_stats_ is None:
+            raise ConfigError(
+                f"scoring.map_normalization={scoring.map_normalization}: this model was calibrated "
+                "without map statistics; retrain with it or use scoring.map_normalization=none"
+            )
         self.config = replace(self.config, scoring=scoring)
         return self
 
@@ -176,6 +215,10 @@ class DiffusionAnomalyDetector:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         tensors = {f"model.{k}": v.contiguous() for k, v in self.model_.state_dict().items()}
+        if self.map_stats_ is not None:
+            tensors["maps.mean"], tensors["maps.std"] = (
+                torch.from_numpy(a) for a in self.map_stats_
+            )
         tensors["norm.mean"], tensors["norm.std"] = (
             torch.from_numpy(self.mean_),
             torch.from_numpy(self.std_),
@@ -207,6 +250,8 @@ class DiffusionAnomalyDetector:
         detector.model_ = model.eval().requires_grad_(False)
         detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
         detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
+        if "maps.mean" in tensors:
+            detector.map_stats_ = (tensors["maps.mean"].numpy(), tensors["maps.std"].numpy())
         return detector
 
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +24,13 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from anomaly_diffusion.baselines import isolation_forest_scores, pca_reconstruction
-from anomaly_diffusion.config import (
-    FeatureConfig,
-    ScoringConfig,
-    SourceConfig,
-    TrainingConfig,
-)
+from anomaly_diffusion.cli.compose import build, compose_config, to_plain
 from anomaly_diffusion.data.dataset import discover, read_manifest, split_validation
 from anomaly_diffusion.data.synthetic import make_plant
 from anomaly_diffusion.data.windows import load_windows
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
-from anomaly_diffusion.diffusion.unet import UNetConfig
 from anomaly_diffusion.features.normalization import normalize
+from anomaly_diffusion.jobs.configs import TrainJobConfig
 from anomaly_diffusion.jobs.evaluation import evaluate_windows
 from anomaly_diffusion.metrics import bootstrap_auroc_ci, pixel_auroc
 
@@ -59,94 +54,71 @@ def shared_root() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "data"
 
 
-def cases(minutes: float, plant: dict[str, Path]) -> list[Case]:
-    small = UNetConfig(base_channels=16, channel_mults=(1, 2, 2))
-    train = TrainingConfig(max_steps=100_000, max_minutes=minutes, batch_size=8, crop=(32, 32))
-    demo_train = replace(train, max_steps=400, max_minutes=1.5)
-    stft = FeatureConfig(
-        kind="stft", window_seconds=0.32, hop_seconds=0.16, n_fft=256, hop_length=64
+def preset_detector(modality: str, *overrides: str) -> DetectorConfig:
+    """The detector config ``anomaly-diffusion train preset=<modality> <overrides>`` would use."""
+    plain = to_plain(
+        compose_config("train", [f"preset={modality}", "data.root=unused", *overrides])
     )
+    return build(TrainJobConfig, plain).detector
+
+
+def cases(minutes: float, plant: dict[str, Path]) -> list[Case]:
+    """Each modality's preset as shipped; only the budget and the data's own facts overridden."""
+    budget = [f"training.max_minutes={minutes}", "training.max_steps=100000"]
+    demo = ["training.max_steps=400", "training.max_minutes=1.5"]
     cwru_w = 4096 / 48_000
+    cwru = [
+        "source.sample_rate=48000",
+        "source.channel=DE",
+        f"features.window_seconds={cwru_w}",
+        f"features.hop_seconds={cwru_w / 2}",
+        "training.max_minutes=2",
+        "scoring.n_repeats=2",
+    ]
     data = shared_root()
     out = [
         Case(
             "synthetic vibration",
             plant["vibration"],
             False,
-            DetectorConfig(
-                "vibration",
-                features=stft,
-                network=small,
-                training=demo_train,
-                scoring=ScoringConfig(t_start=250),
-            ),
-            "demo settings (400 steps)",
+            preset_detector("vibration", *demo),
+            "vibration preset, demo budget (400 steps)",
         ),
         Case(
             "synthetic acoustic",
             plant["acoustic"],
             False,
-            DetectorConfig(
-                "acoustic",
-                features=FeatureConfig(kind="log_mel", n_mels=64),
-                network=small,
-                training=demo_train,
-                scoring=ScoringConfig(t_start=250),
-            ),
-            "demo settings (400 steps)",
+            preset_detector("acoustic", *demo),
+            "acoustic preset, demo budget (400 steps)",
         ),
         Case(
             "synthetic camera",
             plant["camera"],
             False,
-            DetectorConfig(
-                "camera",
-                features=FeatureConfig(kind="frame"),
-                network=small,
-                training=demo_train,
-                scoring=ScoringConfig(t_start=100),
-            ),
-            "demo settings (400 steps)",
+            preset_detector("camera", *demo),
+            "camera preset, demo budget (400 steps)",
         ),
         Case(
             "CWRU bearing",
             data / "cwru_bearing",
             True,
-            DetectorConfig(
-                "vibration",
-                source=SourceConfig(sample_rate=48_000, channel="DE"),
-                features=replace(stft, window_seconds=cwru_w, hop_seconds=cwru_w / 2),
-                network=small,
-                training=replace(train, max_minutes=min(minutes, 2.0)),
-                scoring=ScoringConfig(t_start=250, n_repeats=2),
-            ),
-            "manifest; 4096-sample windows, hop 2048; window-level AUROC",
+            preset_detector("vibration", *budget, *cwru),
+            "vibration preset; manifest; 4096-sample windows, hop 2048; window-level AUROC",
         ),
         Case(
             "DCASE 2023 ToyCar",
             data / "dcase2023_toycar",
             False,
-            DetectorConfig(
-                "acoustic",
-                features=FeatureConfig(kind="log_mel", n_mels=128),
-                network=small,
-                training=train,
-                scoring=ScoringConfig(t_start=250),
-            ),
-            "log-mel n_fft 1024 hop 512 128 mels; clip-level AUROC / pAUC(0.1)",
+            preset_detector("acoustic", *budget, "features.n_mels=128"),
+            "acoustic preset; log-mel n_fft 1024 hop 512 128 mels; clip AUROC / pAUC(0.1)",
         ),
         Case(
             "Magnetic-Tile",
             data / "magnetic_tile",
             False,
-            DetectorConfig(
-                "camera",
-                features=FeatureConfig(kind="frame", image_size=(64, 64)),
-                network=small,
-                training=train,
-                scoring=ScoringConfig(t_start=100),
-            ),
-            "gray 64x64 bilinear; image AUROC; pixel AUROC at 64x64 (masks nearest-resized)",
+            preset_detector("camera", *budget),
+            "camera preset; gray 64x64 bilinear; image AUROC; pixel AUROC at 64x64 "
+            "(masks nearest-resized)",
         ),
     ]
     return [c for c in out if c.root.exists()]

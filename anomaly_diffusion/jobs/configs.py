@@ -32,6 +32,7 @@ class ScoringOverrides:
     aggregation: str | None = None
     topk_fraction: float | None = None
     batch_size: int | None = None
+    map_normalization: str | None = None
 
     def apply(self, base: ScoringConfig) -> ScoringConfig:
         """``base`` with the given fields replaced (validated again)."""

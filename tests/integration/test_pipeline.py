@@ -135,7 +135,7 @@ def test_every_model_uri_form_scores_the_same(trained, workdir, plant):
     client.set_registered_model_alias("anomaly_diffusion_camera", "champion", "1")
     uris = [
         "models:/anomaly_diffusion_camera@champion",
-        f"models:/{version.model_id}",
+        version.source,  # models:/<logged model id>
         f"runs:/{version.run_id}/model",
         str(trained / "model"),
     ]

@@ -1,0 +1,74 @@
+"""Map normalization against normal statistics, and its place in calibrate/save/load."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from anomaly_diffusion.config import FeatureConfig, ScoringConfig, SourceConfig, TrainingConfig
+from anomaly_diffusion.data.dataset import discover
+from anomaly_diffusion.data.windows import load_windows
+from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
+from anomaly_diffusion.diffusion.unet import UNetConfig
+from anomaly_diffusion.errors import ConfigError, DataError
+from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
+
+
+def test_row_stats_z_score_each_row():
+    rng = np.random.default_rng(0)
+    scale = np.linspace(1, 10, 8)[:, None]  # row 7 is always 10x noisier than row 0
+    normal = [np.abs(rng.standard_normal((8, 20))) * scale for _ in range(30)]
+    mean, std = fit_map_stats(normal, mode="row")
+    assert mean.shape == (8, 1) and std.shape == (8, 1)
+    z = apply_map_stats(np.abs(rng.standard_normal((8, 40))) * scale, (mean, std))
+    assert np.all(np.abs(z.mean(axis=1)) < 0.5)  # every row now on the same footing
+    bump = np.abs(rng.standard_normal((8, 40))) * scale
+    bump[0, 5] += 5.0  # a small excess in the quiet row ...
+    z = apply_map_stats(bump, (mean, std))
+    assert np.unravel_index(np.argmax(z), z.shape) == (0, 5)  # ... is now the peak
+
+
+def test_pixel_stats_shape_and_none():
+    rng = np.random.default_rng(1)
+    maps = [rng.random((16, 16)) for _ in range(10)]
+    mean, std = fit_map_stats(maps, mode="pixel")
+    assert mean.shape == (16, 16) and (std > 0).all()
+    assert fit_map_stats(maps, mode="none") is None
+    assert apply_map_stats(maps[0], None) is maps[0]
+    mean, _ = fit_map_stats([rng.random((16, 16)), rng.random((16, 20))], mode="pixel")
+    assert mean.shape == (16, 1)  # variable-length windows fall back to per-row statistics
+
+
+@pytest.fixture(scope="module")
+def camera_windows(plant):
+    items = discover(plant["camera"])
+    feats = FeatureConfig(kind="frame")
+    train, _ = load_windows(
+        [i for i in items if i.split == "train"], source=SourceConfig(), features=feats
+    )
+    return train[:20], train[20:]
+
+
+def test_calibrate_fits_stats_on_half_and_roundtrips(camera_windows, tmp_path, one_torch_thread):
+    fit, held = camera_windows
+    cfg = DetectorConfig(
+        "camera",
+        network=UNetConfig(base_channels=8, channel_mults=(1, 2), groups=4),
+        training=TrainingConfig(max_steps=5, batch_size=4, crop=(32, 32), warmup_steps=1),
+        scoring=ScoringConfig(n_repeats=1, map_normalization="pixel"),
+    )
+    det = DiffusionAnomalyDetector(cfg).fit(fit).calibrate(held)
+    assert det.map_stats_[0].shape == (64, 64)
+    before = det.score(held).scores
+    loaded = DiffusionAnomalyDetector.load(det.save(tmp_path / "det"))
+    np.testing.assert_allclose(loaded.map_stats_[1], det.map_stats_[1])
+    np.testing.assert_allclose(loaded.score(held).scores, before, rtol=1e-6)
+    plain = DiffusionAnomalyDetector(replace(cfg, scoring=ScoringConfig(n_repeats=1)))
+    plain.fit(fit).calibrate(held)
+    assert plain.map_stats_ is None
+    with pytest.raises(ConfigError, match="calibrated without map statistics"):
+        plain.with_scoring(ScoringConfig(map_normalization="row"))
+    with pytest.raises(DataError, match="needs >= 4 held-out normal windows"):
+        DiffusionAnomalyDetector(cfg).fit(fit).calibrate(held[:3])
