@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from anomaly_diffusion.errors import ConfigError
@@ -327,8 +327,3 @@ def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[prefix + key] = value
     return flat
-
-
-def field_default(factory: Any) -> Any:
-    """Shorthand for ``field(default_factory=factory)``."""
-    return field(default_factory=factory)
