@@ -19,6 +19,7 @@ MODALITIES = ("vibration", "acoustic", "camera", "process")
 FEATURE_KINDS = ("stft", "log_mel", "frame", "sensor_window")
 AGGREGATIONS = ("mean", "max", "topk")
 MAP_NORMALIZATIONS = ("none", "row", "pixel")
+MAP_TYPES = ("residual", "feature", "combined")
 
 
 def _check(ok: bool, message: str) -> None:
@@ -128,8 +129,13 @@ class SchedulerConfig:
     beta_start: float = 1e-4
     beta_end: float = 0.02
     prediction_type: str = "epsilon"
+    noise: str = "gaussian"
 
     def __post_init__(self) -> None:
+        _check(
+            self.noise in ("gaussian", "simplex"),
+            f"scheduler.noise={self.noise!r}; use 'gaussian' or 'simplex' (multi-octave, AnoDDPM)",
+        )
         _check(
             self.num_train_timesteps >= 10,
             f"scheduler.num_train_timesteps={self.num_train_timesteps} must be >= 10",
@@ -158,6 +164,8 @@ class TrainingConfig:
         crop: ``[F or H, T or W]`` random crop used for training batches (``None``: whole items,
             which must then share one shape).
         checkpoint_every: Save a resumable checkpoint every N steps (0: never).
+        condition_dropout: Probability that an item's operating conditions are dropped (set to
+            unknown) in a training batch, which trains the unconditional fallback.
     """
 
     max_steps: int = 2000
@@ -171,8 +179,13 @@ class TrainingConfig:
     crop: tuple[int, int] | None = None
     log_every: int = 10
     checkpoint_every: int = 200
+    condition_dropout: float = 0.1
 
     def __post_init__(self) -> None:
+        _check(
+            0 <= self.condition_dropout < 1,
+            f"training.condition_dropout={self.condition_dropout} must be in [0, 1)",
+        )
         _check(self.max_steps >= 1, f"training.max_steps={self.max_steps} must be >= 1")
         _check(self.max_minutes > 0, f"training.max_minutes={self.max_minutes} must be > 0")
         _check(self.batch_size >= 1, f"training.batch_size={self.batch_size} must be >= 1")
@@ -198,6 +211,13 @@ class ScoringConfig:
         batch_size: Items per forward pass when scoring.
         map_normalization: z-score each map against normal maps before smoothing: ``row`` (per
             frequency bin / sensor), ``pixel`` (per cell; per row when shapes vary), ``none``.
+        map_type: ``residual`` (squared re-projection error), ``feature`` (1 - cosine similarity
+            of the denoiser's own multi-scale encoder features of input and reconstruction), or
+            ``combined`` (both, each normalized against normal maps, then averaged).
+        guidance: Input-conditioned denoising weight (DDAD, Mousakhan et al. 2023): each DDIM
+            step is pulled toward the noised input; 0 = plain DDIM (no effect when n_steps=1).
+        tile: ``[h, w]`` tiles for large frames/spectrograms (half-overlapping, maps averaged
+            where tiles overlap); ``None`` scores whole items.
     """
 
     t_start: int = 100
@@ -208,8 +228,20 @@ class ScoringConfig:
     topk_fraction: float = 0.01
     batch_size: int = 16
     map_normalization: str = "none"
+    map_type: str = "residual"
+    guidance: float = 0.0
+    tile: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        _check(
+            self.map_type in MAP_TYPES,
+            f"scoring.map_type={self.map_type!r}; use one of {MAP_TYPES}",
+        )
+        _check(self.guidance >= 0, f"scoring.guidance={self.guidance} must be >= 0")
+        _check(
+            self.tile is None or (len(self.tile) == 2 and min(self.tile) >= 8),
+            f"scoring.tile={self.tile}: give [rows, columns], each >= 8, or null",
+        )
         _check(
             self.t_start >= 1,
             f"scoring.t_start={self.t_start} must be >= 1 (a timestep in "

@@ -24,6 +24,7 @@ from anomaly_diffusion.config import (
     from_dict,
     to_dict,
 )
+from anomaly_diffusion.data.conditions import ConditionEncoder
 from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.diffusion.unet import UNet, UNetConfig
@@ -33,8 +34,9 @@ from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 from anomaly_diffusion.scoring.maps import smooth_map
-from anomaly_diffusion.scoring.reconstruct import residual_maps
+from anomaly_diffusion.scoring.reconstruct import anomaly_maps
 from anomaly_diffusion.scoring.result import ScoreResult
+from anomaly_diffusion.scoring.tiles import tiled
 from anomaly_diffusion.training.loop import CheckpointPlan, TrainResult, train_diffusion
 
 logger = logging.getLogger(__name__)
@@ -66,8 +68,9 @@ class DiffusionAnomalyDetector:
     """Learns normal windows with a small diffusion model; scores by partial re-projection.
 
     Fitted state ends in ``_``: ``model_`` (EMA UNet), ``mean_``/``std_`` (normalization),
-    ``threshold_``, ``map_stats_`` (normal mean/std of maps, or ``None``), ``sample_rate_`` (Hz,
-    signals only), ``train_result_``.
+    ``threshold_``, ``map_stats_`` (normal mean/std of maps, or ``None``) and the
+    ``map_stats_type_`` they were fit for, ``conditions_`` (operating-condition encoder, or
+    ``None`` for an unconditional model), ``sample_rate_`` (Hz, signals only), ``train_result_``.
     """
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -76,6 +79,8 @@ class DiffusionAnomalyDetector:
         self.model_: UNet | None = None
         self.threshold_: float | None = None
         self.map_stats_: tuple[np.ndarray, np.ndarray] | None = None
+        self.map_stats_type_: str | None = None
+        self.conditions_: ConditionEncoder | None = None
         self.sample_rate_: float | None = None
         self.train_result_: TrainResult | None = None
 
@@ -86,9 +91,15 @@ class DiffusionAnomalyDetector:
         seed: int = 0,
         on_log: Callable[[int, dict[str, float]], None] | None = None,
         checkpoint: CheckpointPlan | None = None,
+        conditions: Sequence[str] = (),
     ) -> DiffusionAnomalyDetector:
         """Fit normalization and train the UNet on normal windows (resumable with
-        ``checkpoint``, see :func:`~anomaly_diffusion.training.loop.train_diffusion`)."""
+        ``checkpoint``, see :func:`~anomaly_diffusion.training.loop.train_diffusion`).
+
+        ``conditions`` names operating conditions (e.g. ``("car", "spd")``) the model is
+        conditioned on; values come from each window's item (see
+        :mod:`anomaly_diffusion.data.conditions`).
+        """
         if not windows:
             raise DataError(
                 "no training windows: every training file failed or the folder is empty"
@@ -97,7 +108,17 @@ class DiffusionAnomalyDetector:
         per_row = self.config.features.kind != "frame"
         self.mean_, self.std_ = fit_normalization(feats, per_row=per_row)
         self.sample_rate_ = windows[0].sample_rate
-        unet_cfg = replace(self.config.network, in_channels=feats[0].shape[0])
+        cond = None
+        self.conditions_ = None
+        if conditions:
+            self.conditions_ = ConditionEncoder.fit([w.item for w in windows], conditions)
+            cond = self.conditions_.encode([w.item for w in windows])
+        unet_cfg = replace(
+            self.config.network,
+            in_channels=feats[0].shape[0],
+            cond_vocab_sizes=self.conditions_.vocab_sizes if self.conditions_ else (),
+            cond_numeric=len(self.conditions_.numeric) if self.conditions_ else 0,
+        )
         self.config = replace(self.config, network=unet_cfg)
         generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
@@ -110,6 +131,7 @@ class DiffusionAnomalyDetector:
             generator=generator,
             on_log=on_log,
             checkpoint=checkpoint,
+            cond=cond,
         )
         return self
 
@@ -131,20 +153,26 @@ class DiffusionAnomalyDetector:
                 )
             half = len(raw) // 2
             self.map_stats_ = fit_map_stats(raw[:half], mode=mode)
+            self.map_stats_type_ = self.config.scoring.map_type
             raw = raw[half:]
         scores = self.score_maps(raw).scores
         self.threshold_ = false_alarm_threshold(scores, target_far=self.config.threshold.target_far)
         return self
 
     def network_evals_per_item(self) -> int:
-        return self.config.scoring.n_repeats * self.config.scoring.n_steps
+        """Denoiser passes per item (an encoder pass over input + reconstruction for feature
+        maps counts as one)."""
+        cfg = self.config.scoring
+        return cfg.n_repeats * (cfg.n_steps + (cfg.map_type != "residual"))
 
     def score(self, windows: Sequence[Window], *, seed: int = 0) -> ScoreResult:
         """Scores and smoothed maps of windows (see :meth:`raw_maps` and :meth:`score_maps`)."""
         return self.score_maps(self.raw_maps(windows, seed=seed))
 
     def raw_maps(self, windows: Sequence[Window], *, seed: int = 0) -> list[np.ndarray]:
-        """Unsmoothed re-projection residual maps; windows of equal shape are batched together.
+        """Unsmoothed ``(K, H, W)`` maps (K components, see
+        :func:`~anomaly_diffusion.scoring.reconstruct.anomaly_maps`); windows of equal shape are
+        batched together.
 
         Noise is drawn per window from ``seed`` and the window's identity, so a window scores the
         same whatever batch it is in (local, pyfunc and Spark engines agree).
@@ -165,10 +193,14 @@ class DiffusionAnomalyDetector:
         return maps
 
     def score_maps(self, raw_maps: Sequence[np.ndarray]) -> ScoreResult:
-        """Normal-statistics normalization (when calibrated with it), smoothing, aggregation."""
+        """Normal-statistics normalization (when calibrated with it), averaging of the map
+        components, smoothing, aggregation; maps come out ``(H, W)``."""
         cfg = self.config.scoring
         stats = self.map_stats_ if cfg.map_normalization != "none" else None
-        maps = [smooth_map(apply_map_stats(m, stats), sigma=cfg.smoothing_sigma) for m in raw_maps]
+        maps = [
+            smooth_map(apply_map_stats(m, stats).mean(axis=0), sigma=cfg.smoothing_sigma)
+            for m in raw_maps
+        ]
         scores = np.array(
             [
                 aggregate_map(m, method=cfg.aggregation, topk_fraction=cfg.topk_fraction)
@@ -188,22 +220,47 @@ class DiffusionAnomalyDetector:
         x_0 = torch.from_numpy(
             np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
         )
-        noise = torch.stack([_window_noise(w, seed, cfg.n_repeats) for w in windows], dim=1)
-        maps = residual_maps(
-            self.model_, self.scheduler, x_0, noise=noise, t_start=cfg.t_start, n_steps=cfg.n_steps
+        noise = torch.stack(
+            [_window_noise(self.scheduler, w, seed, cfg.n_repeats) for w in windows], dim=1
         )
-        return maps.numpy()
+        cond = None
+        if self.conditions_ is not None:
+            cond = tuple(
+                torch.from_numpy(a) for a in self.conditions_.encode([w.item for w in windows])
+            )
+
+        def maps_of(x, nz, c):
+            return anomaly_maps(
+                self.model_,
+                self.scheduler,
+                x,
+                noise=nz,
+                t_start=cfg.t_start,
+                n_steps=cfg.n_steps,
+                map_type=cfg.map_type,
+                guidance=cfg.guidance,
+                cond=c,
+            )
+
+        return tiled(maps_of, x_0, noise, cond, tile=cfg.tile).numpy()
 
     def with_scoring(self, scoring: ScoringConfig) -> DiffusionAnomalyDetector:
         """The same fitted detector with other scoring settings (threshold kept: recalibrate).
 
         Raises:
-            ConfigError: map normalization asked for but the model was calibrated without it.
+            ConfigError: map normalization asked for but the model was calibrated without it or
+                for another map type.
         """
         if scoring.map_normalization != "none" and self.map_stats_ is None:
             raise ConfigError(
                 f"scoring.map_normalization={scoring.map_normalization}: this model was calibrated "
                 "without map statistics; retrain with it or use scoring.map_normalization=none"
+            )
+        if scoring.map_normalization != "none" and scoring.map_type != self.map_stats_type_:
+            raise ConfigError(
+                f"scoring.map_type={scoring.map_type}: this model's map statistics are for "
+                f"map_type={self.map_stats_type_}; keep that map type, or recalibrate (train) "
+                "with the new one, or use scoring.map_normalization=none"
             )
         self.config = replace(self.config, scoring=scoring)
         return self
@@ -228,6 +285,8 @@ class DiffusionAnomalyDetector:
             "config": to_dict(self.config),
             "threshold": self.threshold_,
             "sample_rate": self.sample_rate_,
+            "map_stats_type": self.map_stats_type_,
+            "conditions": self.conditions_.to_dict() if self.conditions_ else None,
             "format_version": 1,
         }
         (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
@@ -250,16 +309,23 @@ class DiffusionAnomalyDetector:
         detector.model_ = model.eval().requires_grad_(False)
         detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
         detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
+        detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
         if "maps.mean" in tensors:
-            detector.map_stats_ = (tensors["maps.mean"].numpy(), tensors["maps.std"].numpy())
+            stats = (tensors["maps.mean"].numpy(), tensors["maps.std"].numpy())
+            # models saved before map components existed hold (H, W) / (F, 1) statistics
+            detector.map_stats_ = tuple(a[None] if a.ndim == 2 else a for a in stats)
+            detector.map_stats_type_ = meta.get("map_stats_type") or "residual"
         return detector
 
 
-def _window_noise(window: Window, seed: int, n_repeats: int) -> torch.Tensor:
-    """``(R, C, H, W)`` Gaussian noise determined by the seed and the window's identity."""
+def _window_noise(
+    scheduler: NoiseScheduler, window: Window, seed: int, n_repeats: int
+) -> torch.Tensor:
+    """``(R, C, H, W)`` noise (the scheduler's kind) determined by the seed and the window's
+    identity."""
     key = f"{Path(window.item.path).name}|{window.start_s}".encode()
     generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key))
-    return torch.randn((n_repeats, *window.features.shape), generator=generator)
+    return scheduler.sample_noise((n_repeats, *window.features.shape), generator=generator)
 
 
 def load_detector(path: str | Path) -> DiffusionAnomalyDetector:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from anomaly_diffusion.data.dataset import Item
+from anomaly_diffusion.data.dataset import Item, extra_conditions
 from anomaly_diffusion.data.windows import Window, load_windows
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.errors import DataError
@@ -16,7 +16,8 @@ from anomaly_diffusion.scoring.result import ScoreResult, failure_rows, result_f
 
 
 def items_from_frame(frame: pd.DataFrame) -> list[Item]:
-    """Items from a DataFrame with ``path`` and optional ``start_s``, ``end_s``, ``asset``."""
+    """Items from a DataFrame with ``path`` and optional ``start_s``, ``end_s``, ``asset``; other
+    columns are operating conditions (e.g. ``speed``, ``load``)."""
     if "path" not in frame.columns:
         raise DataError(
             f"model input has no 'path' column (columns: {list(frame.columns)}); "
@@ -31,6 +32,7 @@ def items_from_frame(frame: pd.DataFrame) -> list[Item]:
                 asset=str(row.get("asset") or Path(str(row["path"])).parent.name),
                 start_s=None if start is None or pd.isna(start) else float(start),
                 end_s=None if end is None or pd.isna(end) else float(end),
+                conditions=extra_conditions(row),
             )
         )
     return items

@@ -27,6 +27,8 @@ class Item:
         asset: Machine / camera name.
         start_s, end_s: Segment of the file (s); ``None``: from the start / to the end.
         mask_path: Ground-truth pixel mask (images), when one exists.
+        conditions: Operating conditions ``((name, value), ...)`` from extra manifest / input
+            columns or a condition table (see :mod:`anomaly_diffusion.data.conditions`).
     """
 
     path: str
@@ -37,6 +39,7 @@ class Item:
     start_s: float | None = None
     end_s: float | None = None
     mask_path: str | None = None
+    conditions: tuple[tuple[str, str], ...] = ()
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -134,6 +137,15 @@ def _manifest_item(manifest: Path, base: Path, index: int, row: dict) -> Item:
         asset=_text(row, "asset", base.name),
         start_s=_optional_float(row.get("start_s")),
         end_s=_optional_float(row.get("end_s")),
+        conditions=extra_conditions(row),
+    )
+
+
+def extra_conditions(row: dict) -> tuple[tuple[str, str], ...]:
+    """Non-blank cells of a manifest / input row outside the contract columns, as conditions."""
+    skip = {*MANIFEST_COLUMNS, "mask_path"}
+    return tuple(
+        sorted((str(k), _text(row, k, "")) for k in row if k not in skip and _text(row, k, ""))
     )
 
 

@@ -7,18 +7,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
+from anomaly_diffusion.diffusion.unet import Conditions
 
 
 def diffusion_loss(
-    model: nn.Module, scheduler: NoiseScheduler, x_0: torch.Tensor, *, generator: torch.Generator
+    model: nn.Module,
+    scheduler: NoiseScheduler,
+    x_0: torch.Tensor,
+    *,
+    generator: torch.Generator,
+    cond: Conditions | None = None,
 ) -> torch.Tensor:
     """MSE between the network output and its target (noise or v) at uniform ``t`` in 1..T.
 
     Args:
         x_0: Clean normalized batch ``(B, C, H, W)``.
+        cond: Operating conditions of the batch (``None``: unconditional model).
     """
     b = x_0.shape[0]
     t = torch.randint(1, scheduler.num_train_timesteps + 1, (b,), generator=generator)
-    noise = torch.randn(x_0.shape, generator=generator)
+    noise = scheduler.sample_noise(tuple(x_0.shape), generator=generator)
     x_t = scheduler.add_noise(x_0, noise, t)
-    return F.mse_loss(model(x_t, t), scheduler.training_target(x_0, noise, t))
+    output = model(x_t, t) if cond is None else model(x_t, t, cond)
+    return F.mse_loss(output, scheduler.training_target(x_0, noise, t))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from anomaly_diffusion.config import SchedulerConfig
+from anomaly_diffusion.diffusion.noise import make_noise
 from anomaly_diffusion.diffusion.schedules import alphas_cumprod_from, cosine_betas, linear_betas
 
 
@@ -19,12 +20,21 @@ class NoiseScheduler:
     Args:
         betas: ``(T,)`` schedule from :mod:`~anomaly_diffusion.diffusion.schedules`.
         prediction_type: What the network predicts: ``epsilon`` or ``v_prediction``.
+        noise: Noise kind for training and scoring: ``gaussian`` or ``simplex``
+            (:mod:`~anomaly_diffusion.diffusion.noise`).
     """
 
-    def __init__(self, betas: torch.Tensor, *, prediction_type: str = "epsilon") -> None:
+    def __init__(
+        self, betas: torch.Tensor, *, prediction_type: str = "epsilon", noise: str = "gaussian"
+    ) -> None:
         self.alphas_cumprod = alphas_cumprod_from(betas).float()
         self.num_train_timesteps = int(betas.shape[0])
         self.prediction_type = prediction_type
+        self.noise = noise
+
+    def sample_noise(self, shape: tuple[int, ...], *, generator: torch.Generator) -> torch.Tensor:
+        """Noise of this scheduler's kind, ``shape`` float32, drawn from ``generator``."""
+        return make_noise(self.noise, shape, generator=generator)
 
     @classmethod
     def from_config(cls, cfg: SchedulerConfig) -> NoiseScheduler:
@@ -34,7 +44,7 @@ class NoiseScheduler:
             betas = linear_betas(
                 cfg.num_train_timesteps, beta_start=cfg.beta_start, beta_end=cfg.beta_end
             )
-        return cls(betas, prediction_type=cfg.prediction_type)
+        return cls(betas, prediction_type=cfg.prediction_type, noise=cfg.noise)
 
     def _abar(self, t: torch.Tensor | int, like: torch.Tensor) -> torch.Tensor:
         t = torch.as_tensor(t, device=self.alphas_cumprod.device).long()
@@ -102,3 +112,23 @@ class NoiseScheduler:
             z = torch.randn(x_t.shape, generator=generator, dtype=x_t.dtype, device=x_t.device)
             x_prev = x_prev + sigma * z
         return x_prev, x_0
+
+    def guided_step(
+        self,
+        model_output: torch.Tensor,
+        t: int,
+        x_t: torch.Tensor,
+        *,
+        t_prev: int,
+        y_t: torch.Tensor,
+        weight: float,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input-conditioned DDIM step (DDAD, Mousakhan et al. 2023, eq. 8): the noise estimate is
+        pulled toward the target's noised version ``y_t`` at the same ``t``,
+        ``eps' = eps - weight * sqrt(1 - abar_t) * (y_t - x_t)``, then a plain DDIM step (eta 0).
+        Returns ``(x_prev, x_0_hat)``."""
+        _, eps = self.predict_x0_eps(model_output, x_t, t)
+        abar_t, abar_prev = self._abar(t, x_t), self._abar(t_prev, x_t)
+        eps = eps - weight * (1 - abar_t).sqrt() * (y_t - x_t)
+        x_0 = (x_t - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()
+        return abar_prev.sqrt() * x_0 + (1 - abar_prev).sqrt() * eps, x_0

@@ -28,6 +28,9 @@ class UNetConfig:
         num_res_blocks: Residual blocks per level.
         attention: Self-attention at the lowest resolution.
         groups: GroupNorm groups (must divide every level's width).
+        cond_vocab_sizes: Operating-condition embeddings, one per categorical condition (size
+            includes index 0 = unknown); set from the data at fit time.
+        cond_numeric: Number of numeric (standardized) conditions; set at fit time.
     """
 
     in_channels: int = 1
@@ -36,6 +39,8 @@ class UNetConfig:
     num_res_blocks: int = 1
     attention: bool = False
     groups: int = 8
+    cond_vocab_sizes: tuple[int, ...] = ()
+    cond_numeric: int = 0
 
     def __post_init__(self) -> None:
         widths = [self.base_channels] + [self.base_channels * m for m in self.channel_mults]
@@ -96,14 +101,28 @@ class Attention(nn.Module):
         return x + self.out(y.transpose(1, 2).reshape(b, c, h, w))
 
 
+Conditions = tuple[torch.Tensor, torch.Tensor]
+"""``(categorical (B, n_cat) int64, numeric (B, n_num) float32)`` operating conditions."""
+
+
 class UNet(nn.Module):
-    """Noise-prediction network ``eps_theta(x_t, t)``: ``(B, C, H, W), (B,) -> (B, C, H, W)``."""
+    """Noise-prediction network ``eps_theta(x_t, t[, c])``: ``(B, C, H, W), (B,) -> (B, C, H, W)``.
+
+    Operating conditions ``c`` (optional) are embedded and added to the timestep embedding, so
+    every residual block sees them; ``c=None`` (or all-unknown values) is the unconditional model.
+    """
 
     def __init__(self, cfg: UNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
         ch, t_dim, g = cfg.base_channels, cfg.base_channels * 4, cfg.groups
         self.t_mlp = nn.Sequential(nn.Linear(ch, t_dim), nn.SiLU(), nn.Linear(t_dim, t_dim))
+        self.cond_embed = nn.ModuleList(
+            nn.Embedding(n, t_dim, padding_idx=0) for n in cfg.cond_vocab_sizes
+        )
+        self.cond_numeric = (
+            nn.Linear(cfg.cond_numeric, t_dim, bias=False) if cfg.cond_numeric else None
+        )
         self.stem = nn.Conv2d(cfg.in_channels, ch, 3, padding=1)
         widths = [ch * m for m in cfg.channel_mults]
         self.down, self.downsample, skips, c = nn.ModuleList(), nn.ModuleList(), [ch], ch
@@ -132,20 +151,11 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out_conv.weight)
         nn.init.zeros_(self.out_conv.bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, t: torch.Tensor, cond: Conditions | None = None
+    ) -> torch.Tensor:
         height, width = x.shape[-2:]
-        x = _pad_to_multiple(x, 2 ** (len(self.cfg.channel_mults) - 1))
-        t_emb = self.t_mlp(timestep_embedding(t.expand(x.shape[0]), self.cfg.base_channels))
-        h = self.stem(x)
-        hs, blocks = [h], iter(self.down)
-        for down in self.downsample:
-            for _ in range(self.cfg.num_res_blocks):
-                h = next(blocks)(h, t_emb)
-                hs.append(h)
-            if not isinstance(down, nn.Identity):
-                h = down(h)
-                hs.append(h)
-        h = self.mid2(self.mid_attn(self.mid1(h, t_emb)), t_emb)
+        h, hs, t_emb, _ = self._encode(x, t, cond)
         blocks = iter(self.up)
         for level in range(len(self.cfg.channel_mults)):
             for _ in range(self.cfg.num_res_blocks + 1):
@@ -153,6 +163,39 @@ class UNet(nn.Module):
             if level < len(self.cfg.channel_mults) - 1:
                 h = F.interpolate(h, size=hs[-1].shape[-2:], mode="nearest")
         return self.out_conv(F.silu(self.out_norm(h)))[..., :height, :width]
+
+    def encode(
+        self, x: torch.Tensor, t: torch.Tensor, cond: Conditions | None = None
+    ) -> list[torch.Tensor]:
+        """Multi-scale encoder features: the last activation of every level and of the middle,
+        ``[(B, C_l, H_l, W_l), ...]`` from full to lowest resolution (of the padded input)."""
+        return self._encode(x, t, cond)[3]
+
+    def _encode(self, x, t, cond):
+        x = _pad_to_multiple(x, 2 ** (len(self.cfg.channel_mults) - 1))
+        t_emb = self.t_mlp(timestep_embedding(t.expand(x.shape[0]), self.cfg.base_channels))
+        if cond is not None:
+            t_emb = t_emb + self._embed_conditions(*cond)
+        h = self.stem(x)
+        hs, blocks, levels = [h], iter(self.down), []
+        for down in self.downsample:
+            for _ in range(self.cfg.num_res_blocks):
+                h = next(blocks)(h, t_emb)
+                hs.append(h)
+            levels.append(h)
+            if not isinstance(down, nn.Identity):
+                h = down(h)
+                hs.append(h)
+        h = self.mid2(self.mid_attn(self.mid1(h, t_emb)), t_emb)
+        return h, hs, t_emb, [*levels, h]
+
+    def _embed_conditions(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:
+        out = 0
+        for j, embed in enumerate(self.cond_embed):
+            out = out + embed(cat[:, j])
+        if self.cond_numeric is not None:
+            out = out + self.cond_numeric(num)
+        return out
 
 
 def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:

@@ -18,9 +18,11 @@ def fit_map_stats(
     """Mean and std of raw maps of held-out normal windows.
 
     Args:
-        maps: Raw maps ``(F, T)`` / ``(H, W)`` of normal windows (T may vary for ``row``).
-        mode: ``row``: per row (frequency bin / sensor), pooled over columns, shape ``(F, 1)``;
-            ``pixel``: per cell, shape ``(H, W)`` (per row when the maps differ in shape),
+        maps: Raw maps ``(K, F, T)`` / ``(K, H, W)`` of normal windows, K map components
+            (T may vary for ``row``).
+        mode: ``row``: per component and row (frequency bin / sensor), pooled over columns,
+            shape ``(K, F, 1)``; ``pixel``: per cell, shape ``(K, H, W)`` (per row when the maps
+            differ in shape),
             smoothed with ``sigma`` so that few normal samples give stable statistics;
             ``none``: ``None``.
 
@@ -36,24 +38,26 @@ def fit_map_stats(
         )
         mode = "row"
     if mode == "row":
-        stacked = np.concatenate([m for m in maps], axis=1)  # (F, sum of T)
-        mean, std = stacked.mean(axis=1, keepdims=True), stacked.std(axis=1, keepdims=True)
+        stacked = np.concatenate([m for m in maps], axis=-1)  # (K, F, sum of T)
+        mean, std = stacked.mean(axis=-1, keepdims=True), stacked.std(axis=-1, keepdims=True)
     else:
-        stacked = np.stack(maps)  # (N, H, W)
-        mean = gaussian_filter(stacked.mean(axis=0), sigma=sigma, mode="nearest")
-        std = gaussian_filter(stacked.std(axis=0), sigma=sigma, mode="nearest")
-    std = np.maximum(std, 0.05 * float(np.median(std)) + 1e-12)
+        stacked = np.stack(maps)  # (N, K, H, W)
+        spatial = (0, sigma, sigma)
+        mean = gaussian_filter(stacked.mean(axis=0), sigma=spatial, mode="nearest")
+        std = gaussian_filter(stacked.std(axis=0), sigma=spatial, mode="nearest")
+    floor = 0.05 * np.median(std.reshape(std.shape[0], -1), axis=1) + 1e-12
+    std = np.maximum(std, floor[:, None, None])
     return mean.astype(np.float32), std.astype(np.float32)
 
 
 def apply_map_stats(amap: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """``(amap - mean) / std`` (a z-score against normal data); unchanged without stats or
-    when a pixel map's shape does not match."""
+    """``(amap - mean) / std`` (a z-score against normal data) for a ``(K, H, W)`` map;
+    unchanged without stats or when a pixel map's shape does not match."""
     if stats is None:
         return amap
     mean, std = stats
-    if mean.shape[1] != 1 and mean.shape != amap.shape:
+    if mean.shape[-1] != 1 and mean.shape != amap.shape:
         return amap
-    if mean.shape[0] != amap.shape[0]:
+    if mean.shape[:-1] != amap.shape[:-1]:
         return amap
     return ((amap - mean) / std).astype(np.float32)

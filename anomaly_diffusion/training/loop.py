@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from anomaly_diffusion.config import TrainingConfig
 from anomaly_diffusion.diffusion.losses import diffusion_loss
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
-from anomaly_diffusion.training.batches import sample_batch
+from anomaly_diffusion.training.batches import batch_conditions, sample_batch
 from anomaly_diffusion.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -70,12 +70,16 @@ def train_diffusion(
     generator: torch.Generator,
     on_log: Callable[[int, dict[str, float]], None] | None = None,
     checkpoint: CheckpointPlan | None = None,
+    cond: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[torch.nn.Module, TrainResult]:
     """Train ``model`` with the DDPM loss on normalized items ``(C, F, T)`` / ``(C, H, W)``.
 
     With ``checkpoint``, the full state (weights, EMA, optimizer, RNG, counters) is saved every
     ``checkpoint.every`` steps; ``checkpoint.resume`` continues from it, ending with the same
     weights as an uninterrupted run with the same seed.
+
+    ``cond`` holds each item's encoded operating conditions ``(cat (N, n_cat), num (N, n_num))``
+    (:class:`~anomaly_diffusion.data.conditions.ConditionEncoder`); ``None``: unconditional.
 
     Returns:
         ``(ema_model, result)``: the EMA copy is what scoring should use.
@@ -92,7 +96,7 @@ def train_diffusion(
     running, step, stopped = state.running_loss, state.step - 1, False
     bar = tqdm(total=cfg.max_steps, initial=state.step, desc="training", unit="step", leave=False)
     for step in range(state.step, cfg.max_steps):
-        value = _train_step(model, ema, optimizer, scheduler, data, cfg, step, generator)
+        value = _train_step(model, ema, optimizer, scheduler, data, cfg, step, generator, cond)
         running = value if math.isnan(running) else 0.95 * running + 0.05 * value
         left = max(0.0, budget_s - (time.monotonic() - start))
         bar.update(1)
@@ -132,12 +136,16 @@ def _train_step(
     cfg: TrainingConfig,
     step: int,
     generator: torch.Generator,
+    cond: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> float:
     """One optimizer step (LR schedule, loss, clipping, EMA); returns the loss."""
     for group in optimizer.param_groups:
         group["lr"] = lr_at(step, cfg)
-    x_0 = sample_batch(data, batch_size=cfg.batch_size, crop=cfg.crop, generator=generator)
-    loss = diffusion_loss(model, scheduler, x_0, generator=generator)
+    x_0, idx = sample_batch(data, batch_size=cfg.batch_size, crop=cfg.crop, generator=generator)
+    batch_cond = None
+    if cond is not None:
+        batch_cond = batch_conditions(cond, idx, dropout=cfg.condition_dropout, generator=generator)
+    loss = diffusion_loss(model, scheduler, x_0, generator=generator, cond=batch_cond)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -19,26 +19,27 @@ from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 def test_row_stats_z_score_each_row():
     rng = np.random.default_rng(0)
     scale = np.linspace(1, 10, 8)[:, None]  # row 7 is always 10x noisier than row 0
-    normal = [np.abs(rng.standard_normal((8, 20))) * scale for _ in range(30)]
+    normal = [np.abs(rng.standard_normal((1, 8, 20))) * scale for _ in range(30)]
     mean, std = fit_map_stats(normal, mode="row")
-    assert mean.shape == (8, 1) and std.shape == (8, 1)
-    z = apply_map_stats(np.abs(rng.standard_normal((8, 40))) * scale, (mean, std))
-    assert np.all(np.abs(z.mean(axis=1)) < 0.5)  # every row now on the same footing
-    bump = np.abs(rng.standard_normal((8, 40))) * scale
-    bump[0, 5] += 5.0  # a small excess in the quiet row ...
+    assert mean.shape == (1, 8, 1) and std.shape == (1, 8, 1)
+    z = apply_map_stats(np.abs(rng.standard_normal((1, 8, 40))) * scale, (mean, std))
+    assert np.all(np.abs(z.mean(axis=-1)) < 0.5)  # every row now on the same footing
+    bump = np.abs(rng.standard_normal((1, 8, 40))) * scale
+    bump[0, 0, 5] += 5.0  # a small excess in the quiet row ...
     z = apply_map_stats(bump, (mean, std))
-    assert np.unravel_index(np.argmax(z), z.shape) == (0, 5)  # ... is now the peak
+    assert np.unravel_index(np.argmax(z), z.shape) == (0, 0, 5)  # ... is now the peak
 
 
 def test_pixel_stats_shape_and_none():
     rng = np.random.default_rng(1)
-    maps = [rng.random((16, 16)) for _ in range(10)]
+    maps = [rng.random((2, 16, 16)) * [[[1.0]], [[50.0]]] for _ in range(10)]
     mean, std = fit_map_stats(maps, mode="pixel")
-    assert mean.shape == (16, 16) and (std > 0).all()
+    assert mean.shape == (2, 16, 16) and (std > 0).all()
+    assert 20 < std[1].mean() / std[0].mean() < 80  # each map component has its own statistics
     assert fit_map_stats(maps, mode="none") is None
     assert apply_map_stats(maps[0], None) is maps[0]
-    mean, _ = fit_map_stats([rng.random((16, 16)), rng.random((16, 20))], mode="pixel")
-    assert mean.shape == (16, 1)  # variable-length windows fall back to per-row statistics
+    mean, _ = fit_map_stats([rng.random((1, 16, 16)), rng.random((1, 16, 20))], mode="pixel")
+    assert mean.shape == (1, 16, 1)  # variable-length windows fall back to per-row statistics
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_calibrate_fits_stats_on_half_and_roundtrips(camera_windows, tmp_path, o
         scoring=ScoringConfig(n_repeats=1, map_normalization="pixel"),
     )
     det = DiffusionAnomalyDetector(cfg).fit(fit).calibrate(held)
-    assert det.map_stats_[0].shape == (64, 64)
+    assert det.map_stats_[0].shape == (1, 64, 64)
     before = det.score(held).scores
     loaded = DiffusionAnomalyDetector.load(det.save(tmp_path / "det"))
     np.testing.assert_allclose(loaded.map_stats_[1], det.map_stats_[1])
@@ -72,3 +73,24 @@ def test_calibrate_fits_stats_on_half_and_roundtrips(camera_windows, tmp_path, o
         plain.with_scoring(ScoringConfig(map_normalization="row"))
     with pytest.raises(DataError, match="needs >= 4 held-out normal windows"):
         DiffusionAnomalyDetector(cfg).fit(fit).calibrate(held[:3])
+
+
+def test_combined_maps_have_two_normalized_components(camera_windows, tmp_path, one_torch_thread):
+    fit, held = camera_windows
+    scoring = ScoringConfig(n_repeats=1, map_normalization="pixel", map_type="combined")
+    cfg = DetectorConfig(
+        "camera",
+        network=UNetConfig(base_channels=8, channel_mults=(1, 2), groups=4),
+        training=TrainingConfig(max_steps=5, batch_size=4, crop=(32, 32), warmup_steps=1),
+        scoring=scoring,
+    )
+    det = DiffusionAnomalyDetector(cfg).fit(fit).calibrate(held)
+    raw = det.raw_maps(held[:2])
+    assert raw[0].shape == (2, 64, 64) and det.map_stats_[0].shape == (2, 64, 64)
+    assert (raw[0][1] >= 0).all() and (raw[0][1] <= 2).all()  # 1 - cos lies in [0, 2]
+    result = det.score(held)
+    assert result.maps[0].shape == (64, 64) and result.network_evals_per_item == 2
+    loaded = DiffusionAnomalyDetector.load(det.save(tmp_path / "det"))
+    np.testing.assert_allclose(loaded.score(held).scores, result.scores, rtol=1e-6)
+    with pytest.raises(ConfigError, match="map statistics are for map_type=combined"):
+        loaded.with_scoring(replace(scoring, map_type="residual"))
