@@ -107,11 +107,16 @@ class DataConfig:
         root: Dataset folder with ``train/good``, ``test/<kind>``, optional ``ground_truth``.
         manifest: Manifest file with ``path, split, label, defect, start_s, end_s, asset``.
         val_fraction: Fraction of normal training files held out to calibrate the threshold.
+        conditions: Operating conditions the model is conditioned on (see
+            :mod:`anomaly_diffusion.data.conditions`); empty: unconditional.
+        condition_table: Side table of condition values keyed by file name.
     """
 
     root: str | None = None
     manifest: str | None = None
     val_fraction: float = 0.2
+    conditions: tuple[str, ...] = ()
+    condition_table: str | None = None
 
     def __post_init__(self) -> None:
         _check(
@@ -269,6 +274,44 @@ class ScoringConfig:
             0 < self.topk_fraction <= 1,
             f"scoring.topk_fraction={self.topk_fraction} must be in (0, 1]",
         )
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """Label-free choice of the scoring settings (:mod:`anomaly_diffusion.scoring.chooser`).
+
+    Attributes:
+        enabled: Run the chooser after training (``train tune.enabled=true``).
+        t_starts: Noise levels tried (single-step x0 prediction each).
+        map_types, normalizations, smoothing_sigmas, aggregations: The grid searched.
+        per_kind: Synthetic anomalies per kind; strength: their amplitude (feature std units).
+        n_repeats: Noise draws while searching (``None``: the scoring config's).
+    """
+
+    enabled: bool = False
+    t_starts: tuple[int, ...] = (50, 100, 250, 400)
+    map_types: tuple[str, ...] = MAP_TYPES
+    normalizations: tuple[str, ...] = ("none", "pixel")
+    smoothing_sigmas: tuple[float, ...] = (1.0, 2.0)
+    aggregations: tuple[str, ...] = AGGREGATIONS
+    per_kind: int = 8
+    strength: float = 3.0
+    n_repeats: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, values, allowed in (
+            ("map_types", self.map_types, MAP_TYPES),
+            ("normalizations", self.normalizations, MAP_NORMALIZATIONS),
+            ("aggregations", self.aggregations, AGGREGATIONS),
+        ):
+            bad = [v for v in values if v not in allowed]
+            _check(not bad and values, f"tune.{name}={list(values)}: use values from {allowed}")
+        _check(
+            bool(self.t_starts) and min(self.t_starts) >= 1,
+            f"tune.t_starts={list(self.t_starts)} must be timesteps >= 1",
+        )
+        _check(self.per_kind >= 2, f"tune.per_kind={self.per_kind} must be >= 2")
+        _check(self.strength > 0, f"tune.strength={self.strength} must be > 0")
 
 
 @dataclass(frozen=True)

@@ -161,13 +161,27 @@ def _optional_float(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def load_items(*, root: str | None, manifest: str | None) -> list[Item]:
-    """Items from ``data.manifest`` when given, else from the ``data.root`` folder."""
+def load_items(
+    *, root: str | None, manifest: str | None, condition_table: str | None = None
+) -> list[Item]:
+    """Items from ``data.manifest`` when given, else from the ``data.root`` folder; operating
+    conditions from ``condition_table`` are attached (manifest values win)."""
     if manifest:
-        return read_manifest(manifest)
-    if root:
-        return discover(root)
-    raise DataError("no data given; set data.root=<folder> or data.manifest=<file>")
+        items = read_manifest(manifest)
+    elif root:
+        items = discover(root)
+    else:
+        raise DataError("no data given; set data.root=<folder> or data.manifest=<file>")
+    return with_condition_table(items, condition_table)
+
+
+def with_condition_table(items: list[Item], condition_table: str | None) -> list[Item]:
+    """``items`` with a side table's conditions attached (unchanged when ``None``)."""
+    if not condition_table:
+        return items
+    from anomaly_diffusion.data.conditions import attach_condition_table, read_condition_table
+
+    return attach_condition_table(items, read_condition_table(condition_table))
 
 
 def resolve_inputs(spec: str) -> list[Item]:

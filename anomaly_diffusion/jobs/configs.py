@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from anomaly_diffusion.config import DataConfig, ScoringConfig, TrackingConfig, _check
+from anomaly_diffusion.config import (
+    DataConfig,
+    ScoringConfig,
+    TrackingConfig,
+    TuneConfig,
+    _check,
+)
 from anomaly_diffusion.detector import DetectorConfig
 
 
@@ -15,6 +21,7 @@ class TrainJobConfig:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     data: DataConfig = field(default_factory=DataConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
     run_dir: str = "outputs/train"
     seed: int = 0
     max_maps: int = 8
@@ -33,6 +40,9 @@ class ScoringOverrides:
     topk_fraction: float | None = None
     batch_size: int | None = None
     map_normalization: str | None = None
+    map_type: str | None = None
+    guidance: float | None = None
+    tile: tuple[int, int] | None = None
 
     def apply(self, base: ScoringConfig) -> ScoringConfig:
         """``base`` with the given fields replaced (validated again)."""
@@ -67,6 +77,7 @@ class ScoreJobConfig:
         maps_dir: Folder for PNGs (default: ``<output stem>_maps`` beside the output).
         asset: Asset name for every input (``None``: each file's parent folder / manifest).
         resample: Resample signals whose rate differs from the model's (``None``: as trained).
+        condition_table: Operating conditions per file name, for conditioned models.
     """
 
     model: str = ""
@@ -76,6 +87,7 @@ class ScoreJobConfig:
     maps_dir: str | None = None
     asset: str | None = None
     resample: bool | None = None
+    condition_table: str | None = None
     scoring: ScoringOverrides = field(default_factory=ScoringOverrides)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     seed: int = 0

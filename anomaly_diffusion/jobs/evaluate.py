@@ -34,7 +34,11 @@ def run_evaluate(cfg: EvaluateJobConfig) -> dict[str, Any]:
     detector.with_scoring(cfg.scoring.apply(detector.config.scoring))
     test_items = [
         it
-        for it in load_items(root=cfg.data.root, manifest=cfg.data.manifest)
+        for it in load_items(
+            root=cfg.data.root,
+            manifest=cfg.data.manifest,
+            condition_table=cfg.data.condition_table,
+        )
         if it.split == "test"
     ]
     if not test_items:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from anomaly_diffusion.config import flatten, to_dict
-from anomaly_diffusion.data.dataset import resolve_inputs
+from anomaly_diffusion.data.dataset import resolve_inputs, with_condition_table
 from anomaly_diffusion.detector import load_detector
 from anomaly_diffusion.inference import score_items
 from anomaly_diffusion.jobs.common import (
@@ -60,7 +60,7 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
         detector.config = replace(
             detector.config, source=replace(detector.config.source, resample=cfg.resample)
         )
-    items = resolve_inputs(cfg.input)
+    items = with_condition_table(resolve_inputs(cfg.input), cfg.condition_table)
     if cfg.asset:
         items = [replace(it, asset=cfg.asset) for it in items]
     output = Path(cfg.output)

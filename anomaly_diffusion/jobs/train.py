@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from anomaly_diffusion.atomic import atomic_path
 from anomaly_diffusion.data.dataset import load_items, split_validation
@@ -22,11 +24,13 @@ from anomaly_diffusion.jobs.common import (
     run_tags,
     seed_everything,
     write_json,
+    write_table,
     write_yaml,
 )
 from anomaly_diffusion.jobs.configs import TrainJobConfig
 from anomaly_diffusion.jobs.evaluation import empty_metrics, evaluate_windows
 from anomaly_diffusion.jobs.maps import write_maps
+from anomaly_diffusion.scoring.chooser import choose_scoring
 from anomaly_diffusion.training.loop import CheckpointPlan
 
 logger = logging.getLogger(__name__)
@@ -34,7 +38,9 @@ logger = logging.getLogger(__name__)
 
 def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
     """Run the train job; returns the metrics written to ``run_dir/metrics.json``."""
-    items = load_items(root=cfg.data.root, manifest=cfg.data.manifest)
+    items = load_items(
+        root=cfg.data.root, manifest=cfg.data.manifest, condition_table=cfg.data.condition_table
+    )
     tracker = make_tracker(cfg.tracking)  # unreachable store fails here, before any work
     seed_everything(cfg.seed)
     train_items = [it for it in items if it.split == "train" and it.label in (0, None)]
@@ -93,6 +99,7 @@ def _fit(
         seed=cfg.seed,
         on_log=lambda s, m: tracker.log_metrics(m, step=s),
         checkpoint=plan,
+        conditions=cfg.data.conditions,
     )
     val_windows, _ = read_windows(detector, val_items, desc="reading validation data")
     if not val_windows:
@@ -100,6 +107,8 @@ def _fit(
             "no held-out normal windows to calibrate the threshold; add training files "
             "or raise data.val_fraction"
         )
+    if cfg.tune.enabled:
+        _tune(cfg, detector, val_windows, tracker)
     detector.calibrate(val_windows, seed=cfg.seed)
     metrics = empty_metrics()
     metrics.update(
@@ -115,6 +124,26 @@ def _fit(
         }
     )
     return detector, metrics
+
+
+def _tune(cfg: TrainJobConfig, detector, val_windows, tracker) -> None:
+    """Choose the scoring settings from held-out normals + synthetic anomalies; log the choice
+    (params ``tune.chosen.*``, metric ``tune_synthetic_auroc``, artifact ``tune.csv``)."""
+    result = choose_scoring(detector, val_windows, cfg.tune, seed=cfg.seed)
+    detector.config = replace(detector.config, scoring=result.scoring)
+    best = max(r["auroc"] for r in result.table)
+    chosen = ("t_start", "map_type", "map_normalization", "smoothing_sigma", "aggregation")
+    tracker.log_params({f"tune.chosen.{k}": getattr(result.scoring, k) for k in chosen})
+    tracker.log_metrics(
+        {
+            "tune_synthetic_auroc": best,
+            "tune_n_candidates": len(result.table),
+            "tune_n_synthetic": result.n_synthetic,
+        }
+    )
+    path = Path(cfg.run_dir) / "tune.csv"
+    write_table(pd.DataFrame(result.table).sort_values("auroc", ascending=False), path)
+    tracker.log_artifact(path)
 
 
 def _evaluate(cfg: TrainJobConfig, detector, test_items, run_dir: Path) -> dict[str, Any]:

@@ -155,3 +155,28 @@ def test_few_adamw_steps_reduce_the_loss():
         opt.step()
     after = eval_loss()
     assert after < 0.9 * before
+
+
+def test_conditions_change_the_output_and_unknown_equals_unconditional(one_torch_thread):
+    torch.manual_seed(0)
+    cfg = UNetConfig(
+        base_channels=8, channel_mults=(1, 2), groups=4, cond_vocab_sizes=(3,), cond_numeric=1
+    )
+    model = UNet(cfg).eval()
+    torch.nn.init.normal_(model.out_conv.weight)  # zero-initialized: make outputs informative
+    x, t = torch.randn(2, 1, 16, 12), torch.tensor([10, 10])
+    with torch.no_grad():
+        plain = model(x, t)
+        unknown = model(x, t, (torch.zeros(2, 1, dtype=torch.long), torch.zeros(2, 1)))
+        known = model(x, t, (torch.tensor([[1], [2]]), torch.tensor([[0.5], [-1.0]])))
+    torch.testing.assert_close(unknown, plain)  # absent conditions fall back to unconditional
+    assert (known - plain).abs().mean() > 1e-3
+    assert not torch.allclose(known[0], known[1])
+
+
+def test_encode_gives_one_feature_map_per_level_plus_middle(one_torch_thread):
+    model = UNet(UNetConfig(base_channels=8, channel_mults=(1, 2, 2), groups=4)).eval()
+    with torch.no_grad():
+        feats = model.encode(torch.randn(2, 1, 30, 20), torch.tensor([1, 1]))
+    assert [f.shape[-2:] for f in feats] == [(32, 20), (16, 10), (8, 5), (8, 5)]
+    assert [f.shape[1] for f in feats] == [8, 16, 16, 16]

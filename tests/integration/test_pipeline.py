@@ -230,3 +230,59 @@ def test_vibration_manifest_training_reports_time_and_frequency(workdir, plant):
     assert table["peak_freq_hz"].between(0, 6400).all()
     assert (table["peak_time_s"] >= table["start_s"]).all()
     assert (table["peak_time_s"] <= table["end_s"]).all()
+
+
+def test_conditions_and_label_free_tuning_from_the_cli(workdir, plant, mlflow_uri):
+    root = plant["acoustic"]
+    wavs = sorted(root.rglob("*.wav"))
+    table = pd.DataFrame(
+        {"file_name": [p.name for p in wavs], "mic": [f"m{i % 2}" for i in range(len(wavs))]}
+    )
+    table.to_csv(workdir / "conditions.csv", index=False)
+    run_cli(
+        "train",
+        f"data.root={root}",
+        "run_dir=runs/cond",
+        *QUICK,
+        "data.conditions=[mic]",
+        f"data.condition_table={workdir / 'conditions.csv'}",
+        "tune.enabled=true",
+        "tune.t_starts=[100,250]",
+        "tune.per_kind=3",
+        "tune.n_repeats=1",
+        f"tracking.uri={mlflow_uri}",
+        cwd=workdir,
+    )
+    run = workdir / "runs" / "cond"
+    tuned = pd.read_csv(run / "tune.csv")
+    assert len(tuned) == 2 * 3 * 2 * 2 * 3 and tuned["auroc"].between(0, 1).all()
+    assert {"auroc_impulse", "auroc_tone", "auroc_band_noise", "auroc_dropout"} <= set(tuned)
+    saved = json.loads((run / "model" / "artifacts" / "detector" / "detector.json").read_text())
+    assert saved["conditions"]["categorical"] == {"mic": ["m0", "m1"]}
+    best = tuned.iloc[0]
+    assert saved["config"]["scoring"]["t_start"] == best["t_start"]
+    assert saved["config"]["scoring"]["map_type"] == best["map_type"]
+
+    import mlflow
+
+    client = mlflow.MlflowClient(mlflow_uri)
+    (found,) = client.search_runs(
+        client.get_experiment_by_name("anomaly_diffusion").experiment_id,
+        filter_string="tags.job = 'train'",
+    )
+    assert found.data.params["tune.chosen.t_start"] == str(best["t_start"])
+    assert found.data.params["data.conditions"] == "['mic']"
+    assert 0 <= found.data.metrics["tune_synthetic_auroc"] <= 1
+    run_cli(
+        "score",
+        "model=runs/cond/model",
+        f"input={root / 'test'}",
+        f"condition_table={workdir / 'conditions.csv'}",
+        "output=cond.parquet",
+        "maps=none",
+        "tracking.enabled=false",
+        cwd=workdir,
+        ok=(0,),
+    )
+    scored = pd.read_parquet(workdir / "cond.parquet")
+    assert scored["error"].isna().all() and len(scored) == len(list((root / "test").rglob("*.wav")))

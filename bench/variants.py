@@ -1,0 +1,122 @@
+"""Other scoring settings on the same trained model, for BENCHMARKS.md rows: the preset with the
+label-free chooser (``tune.enabled=true``) and the AnoDDPM-style reference (``t_start=250``,
+``n_steps=250``, one draw)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import replace
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from anomaly_diffusion.config import TuneConfig
+from anomaly_diffusion.jobs.evaluation import evaluate_windows
+from anomaly_diffusion.metrics import bootstrap_auroc_ci
+from anomaly_diffusion.scoring.chooser import choose_scoring
+
+logger = logging.getLogger("bench")
+REFERENCE = {"t_start": 250, "n_steps": 250, "n_repeats": 1}
+
+
+def tuned_row(det, val_w, test_w, labels, seed: int, base_row: dict) -> dict:
+    """The preset with scoring settings chosen from held-out normals + synthetic anomalies
+    (search with one noise draw; the chosen settings score with the preset's draws)."""
+    tuned = copy.deepcopy(det)
+    start = time.perf_counter()
+    result = choose_scoring(tuned, val_w, TuneConfig(n_repeats=1), seed=seed)
+    tune_s = time.perf_counter() - start
+    tuned.config = replace(tuned.config, scoring=result.scoring)
+    tuned.calibrate(val_w, seed=seed)
+    metrics, scored = evaluate_windows(tuned, test_w, seed=seed)
+    s = result.scoring
+    return {
+        **base_row,
+        "method": (
+            f"diffusion, label-free tuning (chose t={s.t_start}, {s.map_type}, "
+            f"{s.map_normalization} norm., sigma {s.smoothing_sigma:g}, {s.aggregation})"
+        ),
+        "auroc": metrics["auroc"],
+        "pauc": metrics["pauc"],
+        "pixel_auroc": metrics["pixel_auroc"],
+        "aupro": metrics.get("aupro"),
+        "ci": bootstrap_auroc_ci(
+            labels, scored.scores, n_boot=500, rng=np.random.default_rng(seed)
+        ),
+        "train_s": base_row["train_s"] + tune_s,
+        "ms_per_item": 1000 * metrics["score_seconds_per_item"],
+        "by_defect": metrics["auroc_by_defect"],
+        "far": metrics["false_alarm_rate"],
+        "evals": tuned.network_evals_per_item(),
+        "note": f"tuning took {tune_s:.0f} s ({len(result.table)} candidates)",
+    }
+
+
+def stratified_subset(labels: np.ndarray, n_per_class: int, seed: int) -> np.ndarray:
+    """Indices of at most ``n_per_class`` items of each label, drawn without replacement."""
+    rng = np.random.default_rng(seed)
+    picks = [
+        rng.choice(
+            np.flatnonzero(labels == c),
+            size=min(n_per_class, int((labels == c).sum())),
+            replace=False,
+        )
+        for c in (0, 1)
+    ]
+    return np.sort(np.concatenate(picks))
+
+
+def reference_rows(det, test_w, labels, default_scores, seed: int, budget_s: float) -> list[dict]:
+    """AnoDDPM-style reference on a stratified test subset sized to ``budget_s``, and the default
+    on the same subset (so the ratio compares like with like). No map normalization (the
+    reference has none); the threshold is not needed for AUROC."""
+    ref = copy.deepcopy(det)
+    ref.config = replace(
+        ref.config, scoring=replace(ref.config.scoring, **REFERENCE, map_normalization="none")
+    )
+    probe = [test_w[0]]
+    start = time.perf_counter()
+    ref.raw_maps(probe, seed=seed)
+    per_item = time.perf_counter() - start
+    n_per_class = max(5, int(budget_s / per_item / 2))
+    idx = stratified_subset(labels, n_per_class, seed)
+    start = time.perf_counter()
+    scores = ref.score([test_w[i] for i in idx], seed=seed).scores
+    seconds = time.perf_counter() - start
+    sub = labels[idx]
+    logger.info("reference: %d items in %.0f s", len(idx), seconds)
+    common = {
+        "pixel_auroc": None,
+        "aupro": None,
+        "ci": bootstrap_auroc_ci(sub, scores, n_boot=500, rng=np.random.default_rng(seed)),
+        "train_s": 0.0,
+        "by_defect": None,
+        "far": None,
+        "steps": None,
+    }
+    note = f"on a stratified subset of {len(idx)} test items ({int(sub.sum())} anomalous)"
+    return [
+        {
+            **common,
+            "method": "AnoDDPM-style reference (t_start 250, 250 DDIM steps, 1 draw), same model",
+            "auroc": roc_auc_score(sub, scores),
+            "pauc": roc_auc_score(sub, scores, max_fpr=0.1),
+            "ms_per_item": 1000 * seconds / len(idx),
+            "evals": ref.network_evals_per_item(),
+            "note": note,
+        },
+        {
+            **common,
+            "method": "diffusion preset on the same subset",
+            "auroc": roc_auc_score(sub, default_scores[idx]),
+            "pauc": roc_auc_score(sub, default_scores[idx], max_fpr=0.1),
+            "ci": bootstrap_auroc_ci(
+                sub, default_scores[idx], n_boot=500, rng=np.random.default_rng(seed)
+            ),
+            "ms_per_item": None,
+            "evals": det.network_evals_per_item(),
+            "note": note,
+        },
+    ]
