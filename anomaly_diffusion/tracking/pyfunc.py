@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import mlflow.pyfunc
@@ -42,14 +43,16 @@ class DetectorPyfunc(mlflow.pyfunc.PythonModel):
         return frame.drop(columns=["map_path"])
 
 
-def signature() -> ModelSignature:
-    """Input: ``path`` (+ optional segment/asset); output: the score-output contract."""
+def signature(conditions: tuple[str, ...] = ()) -> ModelSignature:
+    """Input: ``path`` (+ optional segment/asset and the model's operating-condition columns,
+    as text); output: the score-output contract."""
     inputs = Schema(
         [
             ColSpec("string", "path"),
             ColSpec("double", "start_s", required=False),
             ColSpec("double", "end_s", required=False),
             ColSpec("string", "asset", required=False),
+            *(ColSpec("string", name, required=False) for name in conditions),
         ]
     )
     outputs = []
@@ -79,11 +82,14 @@ def requirements() -> list[str]:
 
 def save_pyfunc(detector_dir: str | Path, path: str | Path) -> Path:
     """Write an MLflow pyfunc model folder at ``path`` around a saved detector folder."""
+    meta = json.loads((Path(detector_dir) / "detector.json").read_text())
+    conditions = meta.get("conditions") or {}
+    names = (*conditions.get("categorical", {}), *conditions.get("numeric", {}))
     mlflow.pyfunc.save_model(
         path=str(path),
         python_model=DetectorPyfunc(),
         artifacts={DETECTOR_ARTIFACT: str(detector_dir)},
-        signature=signature(),
+        signature=signature(tuple(names)),
         pip_requirements=requirements(),
     )
     return Path(path)

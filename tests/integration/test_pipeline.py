@@ -58,6 +58,7 @@ def test_train_writes_metrics_model_and_figures(trained):
 
 def test_mlflow_store_holds_run_params_metrics_artifacts_and_model(trained, workdir):
     import mlflow
+    import mlflow.pyfunc
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
@@ -286,3 +287,13 @@ def test_conditions_and_label_free_tuning_from_the_cli(workdir, plant, mlflow_ur
     )
     scored = pd.read_parquet(workdir / "cond.parquet")
     assert scored["error"].isna().all() and len(scored) == len(list((root / "test").rglob("*.wav")))
+    # the pyfunc takes the condition as a column and scores exactly as the CLI did
+    model = mlflow.pyfunc.load_model(str(run / "model"))
+    assert "mic" in model.metadata.get_input_schema().input_names()
+    mics = dict(zip(table["file_name"], table["mic"], strict=True))
+    frame = pd.DataFrame({"path": scored["path"]})
+    frame["mic"] = [mics[p.rsplit("/", 1)[-1]] for p in frame["path"]]
+    out = model.predict(frame)
+    np.testing.assert_allclose(out["score"], scored["score"], rtol=1e-5)
+    unconditional = model.predict(frame[["path"]])  # no condition column: the fallback model
+    assert not np.allclose(unconditional["score"], scored["score"])

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from anomaly_diffusion.config import FeatureConfig, ScoringConfig, TrainingConfig, TuneConfig
@@ -15,7 +16,9 @@ from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.diffusion.unet import UNetConfig
 from anomaly_diffusion.errors import DataError
+from anomaly_diffusion.features.normalization import normalize
 from anomaly_diffusion.scoring.chooser import choose_scoring, synthetic_windows
+from anomaly_diffusion.scoring.reconstruct import reproject
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -53,13 +56,31 @@ def toy():
     return train, normal, swapped
 
 
-def test_conditioned_model_flags_a_pattern_normal_only_under_another_condition(toy):
+@pytest.fixture(scope="module")
+def plain(toy):
+    """The unconditional model of the toy distribution."""
+    return DiffusionAnomalyDetector(config(aggregation="mean")).fit(toy[0])
+
+
+def test_one_step_prediction_at_small_t_reproduces_a_training_sample(toy, plain):
+    train = toy[0]
+    x_0 = torch.from_numpy(
+        np.stack([normalize(w.features, plain.mean_, plain.std_) for w in train[:8]])
+    )
+    noise = torch.randn(x_0.shape, generator=torch.Generator().manual_seed(0))
+    x_hat = reproject(plain.model_, plain.scheduler, x_0, noise=noise, t_start=20, n_steps=1)
+    error = (x_hat - x_0).pow(2).mean().item()
+    noised = plain.scheduler.add_noise(x_0, noise, 20)
+    assert error < 0.25 * (noised - x_0).pow(2).mean().item()  # it removes most of the noise
+    assert error < 0.02 * x_0.var().item()  # and lands close to the sample
+
+
+def test_conditioned_model_flags_a_pattern_normal_only_under_another_condition(toy, plain):
     train, normal, swapped = toy
     labels = [0] * len(normal) + [1] * len(swapped)
     cond = DiffusionAnomalyDetector(config(aggregation="mean")).fit(train, conditions=["kind"])
     assert cond.conditions_.categorical == {"kind": ["h", "v"]}
     auroc_cond = roc_auc_score(labels, cond.score(normal + swapped).scores)
-    plain = DiffusionAnomalyDetector(config(aggregation="mean")).fit(train)
     auroc_plain = roc_auc_score(labels, plain.score(normal + swapped).scores)
     # vertical stripes are normal for kind=v: only the conditioned model sees them as wrong for h
     assert auroc_cond >= 0.9 > auroc_plain + 0.15
@@ -69,9 +90,8 @@ def test_conditioned_model_flags_a_pattern_normal_only_under_another_condition(t
     assert np.isfinite(cond.score(unknown).scores).all()  # unseen value: unconditional fallback
 
 
-def test_chooser_picks_the_best_synthetic_auroc_and_logs_every_candidate(toy):
-    train, normal, _ = toy
-    det = DiffusionAnomalyDetector(config()).fit(train)
+def test_chooser_picks_the_best_synthetic_auroc_and_logs_every_candidate(toy, plain):
+    normal, det = toy[1], plain
     tune = TuneConfig(t_starts=(50, 200), per_kind=3, n_repeats=1)
     result = choose_scoring(det, normal, tune, seed=0)
     assert len(result.table) == 2 * 3 * 2 * 2 * 3  # t x map type x normalization x sigma x agg
