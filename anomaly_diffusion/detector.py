@@ -26,6 +26,7 @@ from anomaly_diffusion.config import (
 )
 from anomaly_diffusion.data.conditions import ConditionEncoder
 from anomaly_diffusion.data.windows import Window
+from anomaly_diffusion.diagnosis.windows import DiagnosisConfig
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.diffusion.unet import UNet, UNetConfig
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
@@ -55,6 +56,7 @@ class DetectorConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
+    diagnosis: DiagnosisConfig = field(default_factory=DiagnosisConfig)
 
     def __post_init__(self) -> None:
         if self.scoring.t_start > self.scheduler.num_train_timesteps:

@@ -11,6 +11,7 @@ import pandas as pd
 from anomaly_diffusion.data.dataset import Item, extra_conditions
 from anomaly_diffusion.data.windows import Window, load_windows
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
+from anomaly_diffusion.diagnosis.windows import diagnose_windows
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.scoring.result import ScoreResult, failure_rows, result_frame
 
@@ -63,7 +64,16 @@ def score_items(
     """
     windows, failures = read_windows(detector, items)
     result = detector.score(windows, seed=seed) if windows else None
-    parts = [result_frame(windows, result)] if result is not None else []
+    parts = []
+    if result is not None:
+        scored = result_frame(windows, result)
+        scored["diagnosis"] = diagnose_windows(
+            windows,
+            list(scored["is_anomaly"]),
+            detector.config.diagnosis,
+            source=detector.config.source,
+        )
+        parts.append(scored)
     if failures:
         parts.append(failure_rows(failures))
     frame = pd.concat(parts, ignore_index=True) if parts else failure_rows([])

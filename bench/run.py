@@ -36,6 +36,7 @@ from anomaly_diffusion.jobs.evaluation import evaluate_windows
 from anomaly_diffusion.metrics import bootstrap_auroc_ci, pixel_auroc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from diagnosis_check import diagnosis_by_file, diagnosis_section
 from speed import measure, speed_section
 from targets import per_file_auroc, targets_section
 from variants import reference_rows, tuned_row
@@ -92,6 +93,7 @@ def cases(minutes: float, plant: dict[str, Path]) -> list[Case]:
         f"features.hop_seconds={cwru_w / 2}",
         "training.max_minutes=2",
         "scoring.n_repeats=2",
+        "diagnosis=skf6205",
     ]
     data = shared_root()
     out = [
@@ -196,6 +198,7 @@ def run_case(case: Case, seed: int) -> dict:
         "n": (len(fit_w), len(val_w), len(test_w)),
         "detector": det,
         "per_file": per_file_auroc(test_w, result.scores) if case.manifest else None,
+        "diagnosis": diagnosis_by_file(det, test_w, result) if case.manifest else None,
     }
 
 
@@ -356,6 +359,9 @@ def render(results: list[dict], demo_s: float | None, args, speed: dict | None =
         lines.append("")
     if speed is not None:
         lines += [*speed_section(speed), ""]
+    for res in results:
+        if res.get("diagnosis"):
+            lines += diagnosis_section(res["diagnosis"])
     lines += [
         "## Reference figures",
         "",

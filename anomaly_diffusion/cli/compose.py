@@ -28,6 +28,7 @@ DETECTOR_KEYS = (
     "training",
     "scoring",
     "threshold",
+    "diagnosis",
 )
 
 

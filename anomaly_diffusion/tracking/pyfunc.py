@@ -61,6 +61,7 @@ def signature(conditions: tuple[str, ...] = ()) -> ModelSignature:
             continue
         kind = "double" if name in _DOUBLE_OUT else "boolean" if name == "is_anomaly" else "string"
         outputs.append(ColSpec(kind, name, required=name in ("path", "is_anomaly")))
+    outputs.append(ColSpec("string", "diagnosis", required=False))
     return ModelSignature(inputs=inputs, outputs=Schema(outputs))
 
 

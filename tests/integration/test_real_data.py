@@ -75,6 +75,7 @@ def test_cwru_train_through_cli_separates_faults(cwru, tmp_path):
         "training=quick",
         "training.max_steps=150",
         "tracking.enabled=false",
+        "diagnosis=skf6205",
     ]
     out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -82,3 +83,19 @@ def test_cwru_train_through_cli_separates_faults(cwru, tmp_path):
     assert metrics["auroc"] >= 0.95  # every simple detector reaches 1.00 on CWRU (PEERS.md)
     assert set(metrics["auroc_by_defect"]) == {"ball", "inner_race", "outer_race_at6"}
     assert np.isfinite(metrics["threshold"])
+    # the saved model diagnoses the anomalous windows of the inner- and outer-race files
+    from anomaly_diffusion import load_detector
+    from anomaly_diffusion.data.dataset import Item
+    from anomaly_diffusion.inference import score_items
+
+    detector = load_detector(tmp_path / "run" / "model")
+    for folder, word in (
+        ("inner_race", "inner race (BPFI"),
+        ("outer_race_at6", "outer race (BPFO"),
+    ):
+        items = [Item(str(p), end_s=1.0) for p in sorted((cwru / "fault" / folder).glob("*.npz"))]
+        table, _, _ = score_items(detector, items)
+        flagged = table[table["is_anomaly"]]
+        assert len(flagged) >= 10
+        share = flagged["diagnosis"].str.startswith(word).mean()
+        assert share >= 0.8, (folder, flagged["diagnosis"].value_counts().head())

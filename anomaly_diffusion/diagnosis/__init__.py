@@ -1,0 +1,1 @@
+"""Explanations of anomalies in domain terms (bearing fault types from envelope spectra)."""
