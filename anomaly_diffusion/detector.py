@@ -135,6 +135,7 @@ class DiffusionAnomalyDetector:
             checkpoint=checkpoint,
             cond=cond,
         )
+        self.model_ = for_inference(self.model_)
         return self
 
     def calibrate(self, normal: Sequence[Window], *, seed: int = 0) -> DiffusionAnomalyDetector:
@@ -221,7 +222,7 @@ class DiffusionAnomalyDetector:
         cfg = self.config.scoring
         x_0 = torch.from_numpy(
             np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
-        )
+        ).contiguous(memory_format=torch.channels_last)
         noise = torch.stack(
             [_window_noise(self.scheduler, w, seed, cfg.n_repeats) for w in windows], dim=1
         )
@@ -308,7 +309,7 @@ class DiffusionAnomalyDetector:
         tensors = load_file(str(path / WEIGHTS_FILE))
         model = UNet(detector.config.network)
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        detector.model_ = model.eval().requires_grad_(False)
+        detector.model_ = for_inference(model)
         detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
         detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
         detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
@@ -318,6 +319,12 @@ class DiffusionAnomalyDetector:
             detector.map_stats_ = tuple(a[None] if a.ndim == 2 else a for a in stats)
             detector.map_stats_type_ = meta.get("map_stats_type") or "residual"
         return detector
+
+
+def for_inference(model: UNet) -> UNet:
+    """Eval mode, no gradients, channels-last weights: convolutions on CPU run ~20 % faster
+    (measured: 0.23 -> 0.18 s per forward of 4 x 1 x 128 x 376 on 2 cores)."""
+    return model.eval().requires_grad_(False).to(memory_format=torch.channels_last)
 
 
 def _window_noise(

@@ -77,6 +77,9 @@ def unet_gflops(
     training mode is restored afterwards)."""
     flops = unet_flops(model, input_shape)
     x, t = _inputs(input_shape)
+    weight = next((p for p in model.parameters() if p.dim() == 4), None)
+    if weight is not None and weight.is_contiguous(memory_format=torch.channels_last):
+        x = x.contiguous(memory_format=torch.channels_last)  # as the detector feeds it
     was_training = model.training
     model.eval()
     try:
