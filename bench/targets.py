@@ -104,4 +104,27 @@ def targets_section(results: list[dict], speed: dict | None) -> list[str]:
             f"| UNet forward >= 40 % of matmul GFLOP/s | {100 * share:.0f} % | "
             f"{_check(share >= 0.40)} |"
         )
-    return [*lines, ""]
+    return [*lines, "", *CAUSES, ""]
+
+
+CAUSES = [
+    "What limits the missed targets (measured; sweeps in `bench/results/`, see its README):",
+    "",
+    "- **Magnetic-Tile image AUROC.** A from-scratch model of 600 images trained for 5 minutes "
+    "on 2 cores has no pretrained features (DifferNet's 0.977 uses ImageNet features). Tried and "
+    "measured on the test split for understanding: t_start 50-300, map normalization "
+    "none/row/pixel, smoothing 1-4, mean/max/top-k, feature-space and combined maps, simplex "
+    "noise, 128x128 frames; per-pixel map normalization was the only large gain. The label-free "
+    "chooser's picks stay below the test-split best, as expected without labels.",
+    "- **Magnetic-Tile pixel AUROC.** Gaussian-noise residuals see edges and texture, not large "
+    "smooth defects (fray, break). Simplex noise with combined residual + feature maps (the "
+    "'localization settings' row) localizes much better at a lower image AUROC: one model does "
+    "not yet give both.",
+    "- **ToyCar.** Every peer is near chance on this split; conditioning on car model and speed "
+    "(from the file names) did not help, and 50 + 50 test clips give a standard error of about "
+    "0.055, so settings cannot be told apart reliably.",
+    "- **Speed.** Four noise draws of a 128-mel 12-s clip cost 4 UNet passes of about "
+    "4.6 GFLOP each: even at the measured UNet throughput this bounds acoustic scoring far below "
+    "300x real time. One draw on the acoustic preset's 64 mels would cut the work about 8x; a "
+    "smaller network another 2-4x, at an accuracy cost not yet measured.",
+]
