@@ -31,6 +31,7 @@ from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.diffusion.unet import UNet, UNetConfig
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
+from anomaly_diffusion.metrics.severity import NormalTail
 from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
@@ -70,9 +71,10 @@ class DiffusionAnomalyDetector:
     """Learns normal windows with a small diffusion model; scores by partial re-projection.
 
     Fitted state ends in ``_``: ``model_`` (EMA UNet), ``mean_``/``std_`` (normalization),
-    ``threshold_``, ``map_stats_`` (normal mean/std of maps, or ``None``) and the
-    ``map_stats_type_`` they were fit for, ``conditions_`` (operating-condition encoder, or
-    ``None`` for an unconditional model), ``sample_rate_`` (Hz, signals only), ``train_result_``.
+    ``threshold_``, ``normal_tail_`` (held-out normal scores, for severity), ``map_stats_``
+    (normal mean/std of maps, or ``None``) and the ``map_stats_type_`` they were fit for,
+    ``conditions_`` (operating-condition encoder, or ``None`` for an unconditional model),
+    ``sample_rate_`` (Hz, signals only), ``train_result_``.
     """
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -83,6 +85,7 @@ class DiffusionAnomalyDetector:
         self.map_stats_: tuple[np.ndarray, np.ndarray] | None = None
         self.map_stats_type_: str | None = None
         self.conditions_: ConditionEncoder | None = None
+        self.normal_tail_: NormalTail | None = None
         self.sample_rate_: float | None = None
         self.train_result_: TrainResult | None = None
 
@@ -160,6 +163,7 @@ class DiffusionAnomalyDetector:
             raw = raw[half:]
         scores = self.score_maps(raw).scores
         self.threshold_ = false_alarm_threshold(scores, target_far=self.config.threshold.target_far)
+        self.normal_tail_ = NormalTail.fit(scores)
         return self
 
     def network_evals_per_item(self) -> int:
@@ -216,6 +220,7 @@ class DiffusionAnomalyDetector:
             maps=maps,
             threshold=self.threshold_,
             network_evals_per_item=self.network_evals_per_item(),
+            severity=None if self.normal_tail_ is None else self.normal_tail_.severity(scores),
         )
 
     def _raw_maps(self, windows: Sequence[Window], seed: int) -> np.ndarray:
@@ -279,6 +284,8 @@ class DiffusionAnomalyDetector:
             tensors["maps.mean"], tensors["maps.std"] = (
                 torch.from_numpy(a) for a in self.map_stats_
             )
+        if self.normal_tail_ is not None:
+            tensors["calib.scores"] = torch.from_numpy(self.normal_tail_.scores)
         tensors["norm.mean"], tensors["norm.std"] = (
             torch.from_numpy(self.mean_),
             torch.from_numpy(self.std_),
@@ -289,6 +296,7 @@ class DiffusionAnomalyDetector:
             "threshold": self.threshold_,
             "sample_rate": self.sample_rate_,
             "map_stats_type": self.map_stats_type_,
+            "tail_scale": self.normal_tail_.scale if self.normal_tail_ else None,
             "conditions": self.conditions_.to_dict() if self.conditions_ else None,
             "format_version": 1,
         }
@@ -313,6 +321,10 @@ class DiffusionAnomalyDetector:
         detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
         detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
         detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
+        if "calib.scores" in tensors and meta.get("tail_scale"):
+            detector.normal_tail_ = NormalTail(
+                scores=tensors["calib.scores"].numpy(), scale=float(meta["tail_scale"])
+            )
         if "maps.mean" in tensors:
             stats = (tensors["maps.mean"].numpy(), tensors["maps.std"].numpy())
             # models saved before map components existed hold (H, W) / (F, 1) statistics

@@ -1,5 +1,7 @@
-"""Reference detectors (IsolationForest, PCA reconstruction) on the model's own features."""
+"""Reference detectors (IsolationForest, PCA reconstruction, DCASE-style dense autoencoder) on
+the model's own features."""
 
+from anomaly_diffusion.baselines.dense_ae import dense_autoencoder
 from anomaly_diffusion.baselines.reference import isolation_forest_scores, pca_reconstruction
 
-__all__ = ["isolation_forest_scores", "pca_reconstruction"]
+__all__ = ["dense_autoencoder", "isolation_forest_scores", "pca_reconstruction"]

@@ -20,6 +20,7 @@ from anomaly_diffusion.jobs.common import (
 )
 from anomaly_diffusion.jobs.configs import EvaluateJobConfig
 from anomaly_diffusion.jobs.evaluation import evaluate_windows
+from anomaly_diffusion.reports.evaluation_plots import save_evaluation_plots
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,12 @@ def run_evaluate(cfg: EvaluateJobConfig) -> dict[str, Any]:
     with tracker.run(f"evaluate-{det_cfg.modality}", tags=run_tags("evaluate", cfg.seed)):
         effective = flatten({"scoring": to_dict(det_cfg.scoring)})
         log_job_config(tracker, cfg, **effective)
-        metrics, _ = evaluate_windows(detector, windows, seed=cfg.seed)
+        metrics, result = evaluate_windows(detector, windows, seed=cfg.seed)
         metrics["n_failed"] = len(failed)
         path = write_json(Path(cfg.run_dir) / "metrics.json", metrics)
+        figures = Path(cfg.run_dir) / "figures"
+        save_evaluation_plots(windows, result, figures)
         tracker.log_metrics({k: v for k, v in metrics.items() if k != "auroc_by_defect"})
         tracker.log_artifact(path)
+        tracker.log_artifact(figures, folder="figures")
     return metrics

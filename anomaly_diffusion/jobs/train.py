@@ -30,6 +30,7 @@ from anomaly_diffusion.jobs.common import (
 from anomaly_diffusion.jobs.configs import TrainJobConfig
 from anomaly_diffusion.jobs.evaluation import empty_metrics, evaluate_windows
 from anomaly_diffusion.jobs.maps import write_maps
+from anomaly_diffusion.reports.evaluation_plots import save_evaluation_plots
 from anomaly_diffusion.scoring.chooser import choose_scoring
 from anomaly_diffusion.training.loop import CheckpointPlan
 
@@ -154,6 +155,7 @@ def _evaluate(cfg: TrainJobConfig, detector, test_items, run_dir: Path) -> dict[
     metrics, result = evaluate_windows(detector, windows, seed=cfg.seed)
     top = np.argsort(-result.scores)[: cfg.max_maps].tolist()
     write_maps(windows, result, top, run_dir / "figures")
+    save_evaluation_plots(windows, result, run_dir / "figures")
     if failed:
         logger.warning("%d test file(s) could not be scored", len(failed))
     return metrics

@@ -221,10 +221,13 @@ def _segment(row: pd.Series) -> str:
 
 
 def _severity(row: pd.Series) -> str:
-    sev, score, thr = _num(row["severity"]), _num(row["score"]), _num(row["threshold"])
-    if not math.isfinite(sev) and math.isfinite(score) and math.isfinite(thr) and thr > 0:
-        sev = score / thr
-    return f"{sev:.1f}\u00d7 threshold" if math.isfinite(sev) else _DASH
+    """Severity 0-1 with its meaning: how rare such a score is among normal windows."""
+    sev = _num(row["severity"])
+    if not math.isfinite(sev):
+        return _DASH
+    if sev >= 1.0:
+        return "1.000 (rarer than 1 in 10^15 normal)"
+    return f"{sev:.3f} (1 in {1 / (1 - sev):,.0f} normal)"
 
 
 def _where(row: pd.Series) -> str:

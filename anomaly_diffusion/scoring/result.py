@@ -38,12 +38,15 @@ class ScoreResult:
         maps: N smoothed maps ``(F, T)`` / ``(H, W)`` at feature resolution.
         threshold: Calibrated alarm threshold (``None`` before calibration).
         network_evals_per_item: UNet forward passes per window.
+        severity: ``(N,)`` in 0-1, how far into the normal scores' tail each window lies
+            (:mod:`anomaly_diffusion.metrics.severity`); ``None`` before calibration.
     """
 
     scores: np.ndarray
     maps: list[np.ndarray]
     threshold: float | None
     network_evals_per_item: int
+    severity: np.ndarray | None = None
 
     @property
     def is_anomaly(self) -> np.ndarray:
@@ -90,7 +93,7 @@ def result_frame(windows: Sequence[Window], result: ScoreResult) -> pd.DataFrame
                 "score": score,
                 "threshold": threshold,
                 "is_anomaly": bool(flags[i]),
-                "severity": None if not threshold else score / threshold,
+                "severity": None if result.severity is None else float(result.severity[i]),
                 **peak_location(window, amap),
                 "map_path": None,
                 "error": None,

@@ -74,7 +74,7 @@ def _scores() -> pd.DataFrame:
                 "score": score,
                 "threshold": THRESHOLD,
                 "is_anomaly": alarm,
-                "severity": score / THRESHOLD,
+                "severity": 1 - 0.5 * np.exp(-4 * score / THRESHOLD),
                 "peak_time_s": peak[0] if peak and signal else np.nan,
                 "peak_freq_hz": peak[1] if peak and signal else np.nan,
                 "peak_x": float(peak[0]) if peak and not signal else np.nan,
@@ -136,7 +136,8 @@ def test_report_header_assets_and_threshold(report: str) -> None:
     assert "<b>8</b>scored" in report and "<b>4</b>anomalous" in report
     assert "<b>1</b>failed" in report
     assert "Threshold: 0.5<" in report
-    assert "2.8\u00d7 threshold" in report  # severity of the top item (1.40 / 0.5)
+    top = 1 - 0.5 * np.exp(-4 * 1.40 / 0.5)  # severity of the top item (score 1.40)
+    assert f"{top:.3f} (1 in {1 / (1 - top):,.0f} normal)" in report
     assert "t = 2.60 s, f = 1250 Hz" in report and "x = 100, y = 30" in report
     assert "bearing tone" in report and "<script" not in report.lower()
 

@@ -206,7 +206,11 @@ def test_result_frame():
     maps = [np.zeros((5, 10)), np.zeros((5, 10)), np.zeros((64, 64))]
     maps[1][4, 2] = 1.0
     result = ScoreResult(
-        scores=np.array([0.5, 3.0, 2.0]), maps=maps, threshold=2.0, network_evals_per_item=4
+        scores=np.array([0.5, 3.0, 2.0]),
+        maps=maps,
+        threshold=2.0,
+        network_evals_per_item=4,
+        severity=np.array([0.25, 0.999, 0.99]),
     )
     frame = result_frame(windows, result)
     assert tuple(frame.columns) == SCORE_COLUMNS
@@ -214,7 +218,7 @@ def test_result_frame():
     assert frame["path"].tolist() == ["a.wav", "a.wav", "part.png"]
     assert frame["asset"].tolist() == ["pump", "pump", "cam"]
     assert frame["score"].tolist() == [0.5, 3.0, 2.0]
-    assert frame["severity"].tolist() == pytest.approx([0.25, 1.5, 1.0])
+    assert frame["severity"].tolist() == pytest.approx([0.25, 0.999, 0.99])
     # strictly greater than the threshold: a score equal to it is no alarm
     assert frame["is_anomaly"].tolist() == [False, True, False]
     assert frame["threshold"].tolist() == [2.0, 2.0, 2.0]
