@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from tqdm.auto import tqdm
 
-from anomaly_diffusion.config import TuneConfig
+from anomaly_diffusion.config import ScoringConfig, TuneConfig
 from anomaly_diffusion.data.anomalies import inject, kinds_for
 from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.errors import DataError
@@ -42,7 +42,7 @@ class TuneResult:
         n_normal, n_synthetic: Windows behind each AUROC.
     """
 
-    scoring: object
+    scoring: ScoringConfig
     table: list[dict]
     n_normal: int
     n_synthetic: int
@@ -128,8 +128,11 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
                         rows.append({**settings, **_aurocs(labels, scores, kinds)})
     if not rows:
         raise DataError(f"tune.t_starts={list(cfg.t_starts)}: none below num_train_timesteps")
-    evals = {"residual": 1, "feature": 2, "combined": 2}
-    best = max(rows, key=lambda r: (round(r["auroc"], 4), -evals[r["map_type"]], -r["t_start"]))
+    # ties: fewer network evaluations (feature maps add an encoder pass), then the lower t_start
+    best = max(
+        rows,
+        key=lambda r: (round(r["auroc"], 4), r["map_type"] == "residual", -r["t_start"]),
+    )
     chosen = replace(
         base,
         **{k: best[k] for k in ("t_start", "map_type", "map_normalization")},
