@@ -81,12 +81,15 @@ class DiffusionAnomalyDetector:
         self.config = config or DetectorConfig()
         self.scheduler = NoiseScheduler.from_config(self.config.scheduler)
         self.model_: UNet | None = None
+        self.mean_: np.ndarray | None = None
+        self.std_: np.ndarray | None = None
         self.threshold_: float | None = None
         self.map_stats_: tuple[np.ndarray, np.ndarray] | None = None
         self.map_stats_type_: str | None = None
         self.conditions_: ConditionEncoder | None = None
         self.normal_tail_: NormalTail | None = None
         self.sample_rate_: float | None = None
+        self.source_sizes_: tuple[tuple[int, int], tuple[int, int]] | None = None
         self.train_result_: TrainResult | None = None
 
     def fit(
@@ -113,6 +116,12 @@ class DiffusionAnomalyDetector:
         per_row = self.config.features.kind != "frame"
         self.mean_, self.std_ = fit_normalization(feats, per_row=per_row)
         self.sample_rate_ = windows[0].sample_rate
+        sizes = np.array([w.source_size for w in windows if w.source_size is not None])
+        self.source_sizes_ = (
+            None
+            if sizes.size == 0
+            else (tuple(sizes.min(0).tolist()), tuple(sizes.max(0).tolist()))
+        )
         cond = None
         self.conditions_ = None
         if conditions:
@@ -165,6 +174,27 @@ class DiffusionAnomalyDetector:
         self.threshold_ = false_alarm_threshold(scores, target_far=self.config.threshold.target_far)
         self.normal_tail_ = NormalTail.fit(scores)
         return self
+
+    @property
+    def input_channels(self) -> int | None:
+        """Channels of the model input (``None`` before fitting)."""
+        return None if self.mean_ is None else int(self.mean_.shape[0])
+
+    def unexpected_size(self, window: Window) -> str | None:
+        """Why an image's original size is outside the training images' range by more than
+        10 % (it is resized all the same), else ``None``."""
+        if self.source_sizes_ is None or window.source_size is None:
+            return None
+        (h_min, w_min), (h_max, w_max) = self.source_sizes_
+        height, width = window.source_size
+        if 0.9 * h_min <= height <= 1.1 * h_max and 0.9 * w_min <= width <= 1.1 * w_max:
+            return None
+        return (
+            f"{window.item.path}: image is {height}x{width} px, the model was trained on "
+            f"{h_min}-{h_max} x {w_min}-{w_max} px; resized to "
+            f"{window.features.shape[1]}x{window.features.shape[2]} all the same: check that "
+            "the camera and crop match the training data"
+        )
 
     def network_evals_per_item(self) -> int:
         """Denoiser passes per item (an encoder pass over input + reconstruction for feature
@@ -298,6 +328,7 @@ class DiffusionAnomalyDetector:
             "map_stats_type": self.map_stats_type_,
             "tail_scale": self.normal_tail_.scale if self.normal_tail_ else None,
             "conditions": self.conditions_.to_dict() if self.conditions_ else None,
+            "source_sizes": self.source_sizes_,
             "format_version": 1,
         }
         (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
@@ -321,6 +352,8 @@ class DiffusionAnomalyDetector:
         detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
         detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
         detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
+        sizes = meta.get("source_sizes")
+        detector.source_sizes_ = None if sizes is None else (tuple(sizes[0]), tuple(sizes[1]))
         if "calib.scores" in tensors and meta.get("tail_scale"):
             detector.normal_tail_ = NormalTail(
                 scores=tensors["calib.scores"].numpy(), scale=float(meta["tail_scale"])

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from anomaly_diffusion.data.cache import FeatureCache
 from anomaly_diffusion.data.dataset import Item, extra_conditions
-from anomaly_diffusion.data.windows import Window, load_windows
+from anomaly_diffusion.data.stream import chunked, iter_windows, load_windows
+from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.diagnosis.windows import diagnose_windows
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.scoring.result import ScoreResult, failure_rows, result_frame
+
+logger = logging.getLogger(__name__)
 
 
 def items_from_frame(frame: pd.DataFrame) -> list[Item]:
@@ -40,41 +45,72 @@ def items_from_frame(frame: pd.DataFrame) -> list[Item]:
 
 
 def read_windows(
-    detector: DiffusionAnomalyDetector, items: Sequence[Item], *, desc: str = "reading inputs"
+    detector: DiffusionAnomalyDetector,
+    items: Sequence[Item],
+    *,
+    desc: str = "reading inputs",
+    cache: FeatureCache | None = None,
 ) -> tuple[list[Window], list[tuple[Item, str]]]:
-    """Windows of ``items`` read as the detector was trained (source, features, sample rate)."""
+    """Windows of ``items`` read as the detector was trained (source, features, sample rate,
+    channel count), all in memory (evaluation); scoring streams with :func:`score_items`."""
     cfg = detector.config
     return load_windows(
         items,
         source=cfg.source,
         features=cfg.features,
         expected_rate=detector.sample_rate_,
+        expected_channels=detector.input_channels,
+        cache=cache,
         desc=desc,
     )
 
 
+#: Windows scored together; bounds scoring memory whatever the input size.
+CHUNK_WINDOWS = 256
+
+ChunkHook = Callable[[list[Window], ScoreResult, pd.DataFrame], pd.DataFrame]
+
+
 def score_items(
-    detector: DiffusionAnomalyDetector, items: Sequence[Item], *, seed: int = 0
-) -> tuple[pd.DataFrame, list[Window], ScoreResult | None]:
-    """Read, featurize and score items; unreadable items become rows with ``error`` set.
+    detector: DiffusionAnomalyDetector,
+    items: Sequence[Item],
+    *,
+    seed: int = 0,
+    on_chunk: ChunkHook | None = None,
+    chunk_windows: int = CHUNK_WINDOWS,
+) -> pd.DataFrame:
+    """Read, featurize and score items in chunks of windows, so memory stays bounded for
+    multi-GB inputs; unreadable items become rows with ``error`` set.
+
+    Args:
+        on_chunk: Called with each chunk's windows, result and contract rows (e.g. to write
+            map PNGs); returns the rows to keep (possibly with ``map_path`` filled in).
 
     Returns:
-        ``(frame, windows, result)``: the contract table (scored rows first, then failures),
-        the windows scored and their :class:`ScoreResult` (``None`` when nothing could be read).
+        The contract table: scored rows in input order, then one row per failed input.
     """
-    windows, failures = read_windows(detector, items)
-    result = detector.score(windows, seed=seed) if windows else None
+    cfg = detector.config
+    failures: list[tuple[Item, str]] = []
+    windows = iter_windows(
+        items,
+        source=cfg.source,
+        features=cfg.features,
+        failures=failures,
+        expected_rate=detector.sample_rate_,
+        expected_channels=detector.input_channels,
+        desc="scoring",
+    )
     parts = []
-    if result is not None:
-        scored = result_frame(windows, result)
+    for chunk in chunked(windows, chunk_windows):
+        for window in chunk:
+            if warning := detector.unexpected_size(window):
+                logger.warning("%s", warning)
+        result = detector.score(chunk, seed=seed)
+        scored = result_frame(chunk, result)
         scored["diagnosis"] = diagnose_windows(
-            windows,
-            list(scored["is_anomaly"]),
-            detector.config.diagnosis,
-            source=detector.config.source,
+            chunk, list(scored["is_anomaly"]), cfg.diagnosis, source=cfg.source
         )
-        parts.append(scored)
+        parts.append(scored if on_chunk is None else on_chunk(chunk, result, scored))
     if failures:
         parts.append(failure_rows(failures))
-    frame = pd.concat(parts, ignore_index=True) if parts else failure_rows([])
-    return frame, windows, result
+    return pd.concat(parts, ignore_index=True) if parts else failure_rows([])

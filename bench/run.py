@@ -27,8 +27,8 @@ from sklearn.metrics import roc_auc_score
 from anomaly_diffusion.baselines import isolation_forest_scores, pca_reconstruction
 from anomaly_diffusion.cli.compose import build, compose_config, to_plain
 from anomaly_diffusion.data.dataset import discover, read_manifest, split_validation
+from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.data.synthetic import make_plant
-from anomaly_diffusion.data.windows import load_windows
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.features.normalization import normalize
 from anomaly_diffusion.jobs.configs import TrainJobConfig

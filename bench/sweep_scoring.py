@@ -28,7 +28,7 @@ from anomaly_diffusion.config import (
     to_dict,
 )
 from anomaly_diffusion.data.dataset import discover, split_validation
-from anomaly_diffusion.data.windows import load_windows
+from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.diffusion.unet import UNetConfig
 from anomaly_diffusion.metrics import pixel_auroc

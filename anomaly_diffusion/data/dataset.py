@@ -29,6 +29,8 @@ class Item:
         mask_path: Ground-truth pixel mask (images), when one exists.
         conditions: Operating conditions ``((name, value), ...)`` from extra manifest / input
             columns or a condition table (see :mod:`anomaly_diffusion.data.conditions`).
+        problem: Why this manifest row cannot be read (missing file, path escaping the
+            manifest's folder); readers report it as the item's error instead of touching it.
     """
 
     path: str
@@ -40,6 +42,7 @@ class Item:
     end_s: float | None = None
     mask_path: str | None = None
     conditions: tuple[tuple[str, str], ...] = ()
+    problem: str | None = None
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -92,8 +95,11 @@ def discover(root: str | Path) -> list[Item]:
 def read_manifest(manifest: str | Path) -> list[Item]:
     """Items of a manifest CSV/Parquet (paths relative to the manifest's folder).
 
+    A row whose file is missing or whose path escapes the manifest's folder becomes an item with
+    ``problem`` set (never read), so a batch reports it and goes on with the other rows.
+
     Raises:
-        DataError: missing file/column, a path escaping the manifest folder, a missing data file.
+        DataError: the manifest itself is missing, unreadable or has no ``path`` column.
     """
     manifest = Path(manifest)
     if not manifest.is_file():
@@ -101,11 +107,17 @@ def read_manifest(manifest: str | Path) -> list[Item]:
             f"data.manifest={manifest}: file not found; give a CSV/Parquet manifest "
             f"with columns {', '.join(MANIFEST_COLUMNS)}"
         )
-    table = (
-        pd.read_parquet(manifest)
-        if manifest.suffix.lower() == ".parquet"
-        else pd.read_csv(manifest)
-    )
+    try:
+        table = (
+            pd.read_parquet(manifest)
+            if manifest.suffix.lower() == ".parquet"
+            else pd.read_csv(manifest)
+        )
+    except Exception as exc:  # pandas/pyarrow raise many types for a bad table
+        raise DataError(
+            f"data.manifest={manifest}: cannot read the manifest ({exc}); save it as CSV or "
+            "Parquet with a header row"
+        ) from exc
     if "path" not in table.columns:
         raise DataError(
             f"{manifest}: no 'path' column; a manifest needs columns "
@@ -120,16 +132,21 @@ def read_manifest(manifest: str | Path) -> list[Item]:
 def _manifest_item(manifest: Path, base: Path, index: int, row: dict) -> Item:
     where = f"{manifest}: row {index + 2}"
     path = (base / str(row["path"])).resolve()
+    problem = None
     if not path.is_relative_to(base):
-        raise DataError(
+        problem = (
             f"{where}: path {row['path']!r} escapes the manifest folder {base}; "
             "use paths relative to the manifest, inside its folder"
         )
-    if not path.is_file():
-        raise DataError(f"{where}: file {row['path']!r} not found under {base}")
+        path = Path(str(row["path"]))
+    elif not path.is_file():
+        problem = (
+            f"{where}: file {row['path']!r} not found under {base}; fix the path or remove the row"
+        )
     label = row.get("label")
     label = None if label is None or pd.isna(label) else int(label)
     return Item(
+        problem=problem,
         path=str(path),
         split=_text(row, "split", "test"),
         label=label,

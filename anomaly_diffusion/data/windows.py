@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import librosa
 import numpy as np
-from tqdm.auto import tqdm
 
 from anomaly_diffusion.config import FeatureConfig, SourceConfig
 from anomaly_diffusion.data.dataset import Item
@@ -57,37 +56,116 @@ class Window:
 
 
 def extract_windows(
-    item: Item, *, source: SourceConfig, features: FeatureConfig, expected_rate: float | None = None
+    item: Item,
+    *,
+    source: SourceConfig,
+    features: FeatureConfig,
+    expected_rate: float | None = None,
+    expected_channels: int | None = None,
 ) -> list[Window]:
-    """Windows of one item. Signals: resampled or rejected when the rate differs from
-    ``expected_rate``; images: resized to ``features.image_size``.
+    """Windows of one item (the whole file or its ``[start_s, end_s)`` segment, read at once).
+
+    Signals: resampled or rejected when the rate differs from ``expected_rate``; windows never
+    cross a gap that splits the recording. Images are resized to ``features.image_size``; a video
+    gives one window per sampled frame.
 
     Raises:
-        DataError: unreadable file, wrong rate, recording shorter than one window, ...
+        DataError: unreadable file, wrong rate or channel count, recording shorter than one
+            window, ...
     """
     rec = read_recording(
         item.path, source=source, start_s=item.start_s, end_s=item.end_s, asset=item.asset
     )
+    return recording_windows(
+        rec,
+        item,
+        source=source,
+        features=features,
+        expected_rate=expected_rate,
+        expected_channels=expected_channels,
+    )
+
+
+def recording_windows(
+    rec: Recording,
+    item: Item,
+    *,
+    source: SourceConfig,
+    features: FeatureConfig,
+    expected_rate: float | None = None,
+    expected_channels: int | None = None,
+) -> list[Window]:
+    """Windows of a recording already read (see :func:`extract_windows`)."""
     if rec.kind == "image":
-        return [_image_window(rec, item, features)]
+        windows = [_image_window(rec, item, features)]
+    elif rec.kind == "video":
+        windows = _video_windows(rec, item, features)
+    else:
+        windows = _signal_windows(rec, item, source, features, expected_rate)
+    if expected_channels is not None and windows[0].features.shape[0] != expected_channels:
+        raise DataError(
+            f"{item.path}: {windows[0].features.shape[0]} channel(s), the model expects "
+            f"{expected_channels}; {_channel_fix(rec, expected_channels)}"
+        )
+    return windows
+
+
+def _channel_fix(rec: Recording, expected: int) -> str:
+    if rec.kind in ("image", "video"):
+        return "set source.grayscale=" + ("true" if expected == 1 else "false")
+    if expected == 1:
+        return "set source.mono=true (mix) or source.channel=<index or name> (choose one)"
+    return f"give recordings with {expected} channels (source.mono=false keeps all channels)"
+
+
+def _signal_windows(
+    rec: Recording,
+    item: Item,
+    source: SourceConfig,
+    features: FeatureConfig,
+    expected_rate: float | None,
+) -> list[Window]:
     if features.kind == "frame":
         raise DataError(
             f"{item.path}: a {rec.kind} file, but the model expects images "
             "(features.kind=frame); score it with a model trained on that modality"
         )
+    if rec.kind == "table" and features.kind in ("stft", "log_mel"):
+        rec = _table_as_signal(rec, source)
     rec = _check_rate(rec, source=source, expected_rate=expected_rate)
-    bounds = window_bounds(
-        rec.data.shape[1],
-        sample_rate=rec.rate,
-        window_seconds=features.window_seconds,
-        hop_seconds=features.hop_seconds,
-    )
-    if not bounds:
+    windows = []
+    for seg_start, seg_stop in rec.segments or ((0, rec.data.shape[-1]),):
+        bounds = window_bounds(
+            seg_stop - seg_start,
+            sample_rate=rec.rate,
+            window_seconds=features.window_seconds,
+            hop_seconds=features.hop_seconds,
+        )
+        windows.extend(
+            _signal_window(rec, item, features, seg_start + a, seg_start + b) for a, b in bounds
+        )
+    if not windows:
+        longest = max(b - a for a, b in rec.segments or ((0, rec.data.shape[-1]),)) / rec.rate
         raise DataError(
-            f"{item.path}: {rec.duration_s:.3f} s is shorter than one window "
+            f"{item.path}: {longest:.3f} s of usable signal is shorter than one window "
             f"({features.window_seconds} s); lower features.window_seconds"
         )
-    return [_signal_window(rec, item, features, start, stop) for start, stop in bounds]
+    for note in rec.notes:
+        logger.warning("%s: %s", item.path, note)
+    return windows
+
+
+def _table_as_signal(rec: Recording, source: SourceConfig) -> Recording:
+    """A vibration signal stored as a table column: keep the ``source.channel`` column."""
+    if source.channel is None and len(rec.channels) == 1:
+        return rec
+    if source.channel not in rec.channels:
+        raise DataError(
+            f"{rec.path}: a table with columns {list(rec.channels)} used as a signal; set "
+            "source.channel=<the column to analyse>"
+        )
+    keep = rec.channels.index(source.channel)
+    return dataclasses.replace(rec, data=rec.data[keep : keep + 1], channels=(source.channel,))
 
 
 def _check_rate(rec: Recording, *, source: SourceConfig, expected_rate: float | None) -> Recording:
@@ -99,15 +177,16 @@ def _check_rate(rec: Recording, *, source: SourceConfig, expected_rate: float | 
             " set source.resample=true"
         )
     data = librosa.resample(rec.data, orig_sr=rec.rate, target_sr=expected_rate)
-    return Recording(
-        data=data.astype(np.float32),
-        rate=expected_rate,
-        channels=rec.channels,
-        path=rec.path,
-        asset=rec.asset,
-        kind=rec.kind,
-        offset_s=rec.offset_s,
-        units=rec.units,
+    scale = expected_rate / rec.rate
+    segments = (
+        None
+        if rec.segments is None
+        else tuple(
+            (round(a * scale), min(data.shape[-1], round(b * scale))) for a, b in rec.segments
+        )
+    )
+    return dataclasses.replace(
+        rec, data=data.astype(np.float32), rate=expected_rate, segments=segments
     )
 
 
@@ -124,6 +203,22 @@ def _image_window(rec: Recording, item: Item, cfg: FeatureConfig) -> Window:
         mask=mask,
         source_size=rec.data.shape[1:],
     )
+
+
+def _video_windows(rec: Recording, item: Item, cfg: FeatureConfig) -> list[Window]:
+    """One frame window per sampled video frame, positioned in time (s)."""
+    size = tuple(cfg.image_size)
+    return [
+        Window(
+            features=resize_frame(frame, size=size),
+            item=item,
+            start_s=rec.offset_s + i / rec.rate,
+            end_s=rec.offset_s + (i + 1) / rec.rate,
+            label=item.label,
+            source_size=frame.shape[1:],
+        )
+        for i, frame in enumerate(rec.data)
+    ]
 
 
 def _signal_window(rec: Recording, item: Item, cfg: FeatureConfig, start: int, stop: int) -> Window:
@@ -173,30 +268,3 @@ def _signal_window(rec: Recording, item: Item, cfg: FeatureConfig, start: int, s
         frame_s=cfg.hop_length / rec.rate,
         sample_rate=rec.rate,
     )
-
-
-def load_windows(
-    items: Iterable[Item],
-    *,
-    source: SourceConfig,
-    features: FeatureConfig,
-    expected_rate: float | None = None,
-    desc: str = "reading",
-) -> tuple[list[Window], list[tuple[Item, str]]]:
-    """Windows of many items; a failing item is reported, not fatal.
-
-    Returns:
-        ``(windows, failures)`` where failures are ``(item, error message)``.
-    """
-    windows: list[Window] = []
-    failures: list[tuple[Item, str]] = []
-    items = list(items)
-    for item in tqdm(items, desc=desc, unit="file", disable=len(items) < 20, leave=False):
-        try:
-            windows.extend(
-                extract_windows(item, source=source, features=features, expected_rate=expected_rate)
-            )
-        except DataError as exc:
-            logger.warning("%s", exc)
-            failures.append((item, str(exc)))
-    return windows, failures

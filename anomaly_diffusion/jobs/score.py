@@ -67,9 +67,8 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
     with tracker.run(f"score-{detector.config.modality}", tags=run_tags("score", cfg.seed)):
         effective = flatten({"scoring": to_dict(detector.config.scoring)})
         log_job_config(tracker, cfg, n_inputs=len(items), **effective)
-        frame, windows, result = score_items(detector, items, seed=cfg.seed)
-        if result is not None and cfg.maps != "none":
-            frame = _attach_maps(frame, windows, result, cfg, output)
+        on_chunk = None if cfg.maps == "none" else _map_writer(cfg, output)
+        frame = score_items(detector, items, seed=cfg.seed, on_chunk=on_chunk)
         frame["model_uri"] = cfg.model
         write_table(frame, output)
         scored = frame["error"].isna()
@@ -92,17 +91,19 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
     return summary
 
 
-def _attach_maps(
-    frame: pd.DataFrame, windows, result, cfg: ScoreJobConfig, output: Path
-) -> pd.DataFrame:
-    """Write PNGs for the chosen windows and store their paths relative to the output's folder."""
-    chosen = [i for i in range(len(windows)) if cfg.maps == "all" or result.is_anomaly[i]]
+def _map_writer(cfg: ScoreJobConfig, output: Path):
+    """Chunk hook writing PNGs for the chosen windows; ``map_path`` is relative to the output's
+    folder."""
     folder = Path(cfg.maps_dir) if cfg.maps_dir else output.parent / f"{output.stem}_maps"
-    written = write_maps(windows, result, chosen, folder)
     base = output.parent.resolve()
-    for i, path in written.items():
-        resolved = path.resolve()
-        frame.loc[i, "map_path"] = str(
-            resolved.relative_to(base) if resolved.is_relative_to(base) else resolved
-        )
-    return frame
+
+    def write(windows, result, rows: pd.DataFrame) -> pd.DataFrame:
+        chosen = [i for i in range(len(windows)) if cfg.maps == "all" or result.is_anomaly[i]]
+        for i, path in write_maps(windows, result, chosen, folder).items():
+            resolved = path.resolve()
+            rows.loc[i, "map_path"] = str(
+                resolved.relative_to(base) if resolved.is_relative_to(base) else resolved
+            )
+        return rows
+
+    return write

@@ -14,7 +14,7 @@ import pandas as pd
 
 from anomaly_diffusion.atomic import atomic_path
 from anomaly_diffusion.data.dataset import load_items, split_validation
-from anomaly_diffusion.data.windows import load_windows
+from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.inference import read_windows

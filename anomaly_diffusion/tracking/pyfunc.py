@@ -39,7 +39,7 @@ class DetectorPyfunc(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from anomaly_diffusion.inference import items_from_frame, score_items
 
-        frame, _, _ = score_items(self.detector, items_from_frame(model_input))
+        frame = score_items(self.detector, items_from_frame(model_input))
         return frame.drop(columns=["map_path"])
 
 

@@ -18,8 +18,9 @@ from anomaly_diffusion.data.dataset import (
     resolve_inputs,
     split_validation,
 )
+from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.data.synthetic import VIBRATION_RATE
-from anomaly_diffusion.data.windows import extract_windows, load_windows
+from anomaly_diffusion.data.windows import extract_windows
 from anomaly_diffusion.errors import DataError
 
 STFT = FeatureConfig(kind="stft", window_seconds=0.32, hop_seconds=0.16, n_fft=256, hop_length=64)
@@ -144,17 +145,23 @@ def test_manifest_path_escaping_the_folder(tmp_path):
     base = _manifest_dir(tmp_path)
     manifest = base / "m.csv"
     manifest.write_text("path,split\nrec/a.npz,train\n../../etc/passwd,train\n")
-    with pytest.raises(DataError, match="escapes") as info:
-        read_manifest(manifest)
-    assert "row 3" in str(info.value)
+    good, bad = read_manifest(manifest)
+    assert good.problem is None
+    assert bad.path == "../../etc/passwd"
+    assert "row 3" in bad.problem and "escapes the manifest folder" in bad.problem
+    windows, failures = load_windows(
+        [good, bad], source=SourceConfig(), features=FeatureConfig(kind="stft", n_fft=64, hop_length=32)
+    )
+    assert windows and [it for it, _ in failures] == [bad]
+    assert "escapes" in failures[0][1]
 
 
 def test_manifest_missing_file_row(tmp_path):
     base = _manifest_dir(tmp_path)
     manifest = base / "m.csv"
     manifest.write_text("path\nrec/a.npz\nrec/b.npz\nrec/missing.npz\n")
-    with pytest.raises(DataError, match=r"row 4: file 'rec/missing.npz' not found"):
-        read_manifest(manifest)
+    *_, missing = read_manifest(manifest)
+    assert "row 4: file 'rec/missing.npz' not found" in missing.problem
 
 
 def test_manifest_problems(tmp_path):

@@ -168,7 +168,7 @@ def test_pyfunc_scores_equal_in_process_scores(trained, workdir, plant):
     from anomaly_diffusion.inference import score_items
 
     items = resolve_inputs(str(plant["camera"] / "test"))
-    local, _, _ = score_items(load_detector(trained / "model"), items)
+    local = score_items(load_detector(trained / "model"), items)
     model = mlflow.pyfunc.load_model(str(trained / "model"))
     remote = model.predict(pd.DataFrame({"path": [it.path for it in items]}))
     np.testing.assert_allclose(remote["score"].to_numpy(), local["score"].to_numpy(), rtol=1e-6)

@@ -9,8 +9,9 @@ from scipy.ndimage import binary_dilation
 
 from anomaly_diffusion.config import FeatureConfig, ScoringConfig, SourceConfig, TrainingConfig
 from anomaly_diffusion.data.dataset import Item, discover
+from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.data.synthetic import VIBRATION_RATE, camera_image, vibration_signal
-from anomaly_diffusion.data.windows import Window, load_windows
+from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.diffusion.unet import UNetConfig
 from anomaly_diffusion.features.spectrogram import stft_frequencies, stft_log_power

@@ -9,7 +9,7 @@ import pytest
 
 from anomaly_diffusion.config import FeatureConfig, ScoringConfig, SourceConfig, TrainingConfig
 from anomaly_diffusion.data.dataset import discover
-from anomaly_diffusion.data.windows import load_windows
+from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.diffusion.unet import UNetConfig
 from anomaly_diffusion.errors import ConfigError, DataError
