@@ -32,7 +32,7 @@ from anomaly_diffusion.diffusion.unet import UNet, UNetConfig
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
 from anomaly_diffusion.metrics.severity import NormalTail
-from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
+from anomaly_diffusion.metrics.thresholds import f1_optimal_threshold, false_alarm_threshold
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 from anomaly_diffusion.scoring.maps import smooth_map
@@ -84,6 +84,7 @@ class DiffusionAnomalyDetector:
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
         self.threshold_: float | None = None
+        self.group_thresholds_: dict[str, float] = {}
         self.map_stats_: tuple[np.ndarray, np.ndarray] | None = None
         self.map_stats_type_: str | None = None
         self.conditions_: ConditionEncoder | None = None
@@ -150,16 +151,24 @@ class DiffusionAnomalyDetector:
         self.model_ = for_inference(self.model_)
         return self
 
-    def calibrate(self, normal: Sequence[Window], *, seed: int = 0) -> DiffusionAnomalyDetector:
-        """Set ``threshold_`` from held-out normal windows for ``threshold.target_far``.
+    def calibrate(
+        self,
+        normal: Sequence[Window],
+        *,
+        seed: int = 0,
+        anomalous: Sequence[Window] = (),
+    ) -> DiffusionAnomalyDetector:
+        """Set ``threshold_`` (and per-group ``group_thresholds_``) from held-out windows.
 
         With ``scoring.map_normalization`` other than ``none``, the first half of ``normal``
         fits the maps' normal statistics and the second half sets the threshold, so the
-        threshold is never fit on the windows that normalized their own maps.
+        threshold is never fit on the windows that normalized their own maps. ``anomalous``
+        (labelled validation anomalies) is used only by ``threshold.method=f1``.
         """
         raw = self.raw_maps(normal, seed=seed)
         mode = self.config.scoring.map_normalization
         self.map_stats_ = None
+        held = list(normal)
         if mode != "none":
             if len(raw) < 4:
                 raise DataError(
@@ -169,11 +178,55 @@ class DiffusionAnomalyDetector:
             half = len(raw) // 2
             self.map_stats_ = fit_map_stats(raw[:half], mode=mode)
             self.map_stats_type_ = self.config.scoring.map_type
-            raw = raw[half:]
+            raw, held = raw[half:], held[half:]
         scores = self.score_maps(raw).scores
-        self.threshold_ = false_alarm_threshold(scores, target_far=self.config.threshold.target_far)
+        cfg = self.config.threshold
+        self.threshold_ = false_alarm_threshold(scores, target_far=cfg.false_alarm_rate)
         self.normal_tail_ = NormalTail.fit(scores)
+        self.group_thresholds_ = {}
+        if cfg.per:
+            keys = np.array([self.group_of(w) for w in held])
+            for key in sorted(set(keys.tolist())):
+                group = scores[keys == key]
+                if key and group.size >= cfg.min_group_windows:
+                    self.group_thresholds_[key] = false_alarm_threshold(
+                        group, target_far=cfg.false_alarm_rate
+                    )
+        if cfg.method == "f1":
+            self.threshold_ = self._f1_threshold(scores, anomalous, seed=seed)
         return self
+
+    def _f1_threshold(
+        self, normal_scores: np.ndarray, anomalous: Sequence[Window], *, seed: int
+    ) -> float:
+        """F1-optimal threshold on held-out normals + labelled anomalies; the false-alarm
+        threshold when there are no anomalies (never the lowest score)."""
+        if not anomalous:
+            logger.warning(
+                "threshold.method=f1 but the validation set has no anomalies; using the "
+                "false-alarm threshold (give labelled split=val rows with label=1)"
+            )
+            return self.threshold_
+        bad = self.score(anomalous, seed=seed).scores
+        labels = np.r_[np.zeros(normal_scores.size), np.ones(bad.size)]
+        return f1_optimal_threshold(labels, np.r_[normal_scores, bad])
+
+    def group_of(self, window: Window) -> str:
+        """The window's threshold group (``threshold.per``): its asset or a condition value."""
+        per = self.config.threshold.per
+        if per is None:
+            return ""
+        if per == "asset":
+            return window.item.asset
+        return dict(window.item.conditions).get(per, "")
+
+    def thresholds_for(self, windows: Sequence[Window]) -> float | np.ndarray | None:
+        """The alarm threshold of each window: per group when fitted, else the global one."""
+        if not self.group_thresholds_ or self.threshold_ is None:
+            return self.threshold_
+        return np.array(
+            [self.group_thresholds_.get(self.group_of(w), self.threshold_) for w in windows]
+        )
 
     @property
     def input_channels(self) -> int | None:
@@ -203,8 +256,11 @@ class DiffusionAnomalyDetector:
         return cfg.n_repeats * (cfg.n_steps + (cfg.map_type != "residual"))
 
     def score(self, windows: Sequence[Window], *, seed: int = 0) -> ScoreResult:
-        """Scores and smoothed maps of windows (see :meth:`raw_maps` and :meth:`score_maps`)."""
-        return self.score_maps(self.raw_maps(windows, seed=seed))
+        """Scores and smoothed maps of windows (see :meth:`raw_maps` and :meth:`score_maps`),
+        with each window's threshold (per asset / condition when calibrated so)."""
+        result = self.score_maps(self.raw_maps(windows, seed=seed))
+        result.threshold = self.thresholds_for(windows)
+        return result
 
     def raw_maps(self, windows: Sequence[Window], *, seed: int = 0) -> list[np.ndarray]:
         """Unsmoothed ``(K, H, W)`` maps (K components, see
@@ -329,6 +385,7 @@ class DiffusionAnomalyDetector:
             "tail_scale": self.normal_tail_.scale if self.normal_tail_ else None,
             "conditions": self.conditions_.to_dict() if self.conditions_ else None,
             "source_sizes": self.source_sizes_,
+            "group_thresholds": self.group_thresholds_,
             "format_version": 1,
         }
         (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
@@ -344,6 +401,9 @@ class DiffusionAnomalyDetector:
                 "written by 'anomaly-diffusion train' (run_dir/model) or an MLflow URI"
             )
         meta = json.loads((path / CONFIG_FILE).read_text())
+        threshold_cfg = meta["config"].get("threshold", {})
+        if "target_far" in threshold_cfg:  # models saved before the rename
+            threshold_cfg["false_alarm_rate"] = threshold_cfg.pop("target_far")
         detector = cls(from_dict(DetectorConfig, meta["config"]))
         tensors = load_file(str(path / WEIGHTS_FILE))
         model = UNet(detector.config.network)
@@ -352,6 +412,7 @@ class DiffusionAnomalyDetector:
         detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
         detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
         detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
+        detector.group_thresholds_ = meta.get("group_thresholds") or {}
         sizes = meta.get("source_sizes")
         detector.source_sizes_ = None if sizes is None else (tuple(sizes[0]), tuple(sizes[1]))
         if "calib.scores" in tensors and meta.get("tail_scale"):

@@ -257,8 +257,29 @@ def split_validation(
     if len(items) >= 2:
         ordered = sorted(items, key=lambda it: it.start_s or 0.0)
         n_val = min(len(items) - 1, max(1, round(fraction * len(items))))
-        return ordered[:-n_val], ordered[-n_val:]
+        return _cut_segments(ordered[:-n_val], ordered[-n_val:])
     return _split_single_segment(items[0], fraction)
+
+
+def _cut_segments(train: list[Item], held: list[Item]) -> tuple[list[Item], list[Item]]:
+    """Segments of one file: held-out segments start at a cut time; training segments that
+    reach past it (overlapping manifest segments) are clipped at the cut, so no window of one
+    side overlaps a window of the other."""
+    cut = min(it.start_s or 0.0 for it in held)
+    clipped = []
+    for it in train:
+        end = it.end_s
+        if end is None or end > cut:
+            if (it.start_s or 0.0) >= cut:
+                continue
+            it = replace(it, end_s=cut)
+        clipped.append(it)
+    if not clipped:
+        raise DataError(
+            f"{train[0].path}: every training segment overlaps the held-out ones; give "
+            "non-overlapping start_s/end_s segments or more files"
+        )
+    return clipped, held
 
 
 def _split_single_segment(item: Item, fraction: float) -> tuple[list[Item], list[Item]]:

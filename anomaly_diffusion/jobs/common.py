@@ -15,7 +15,8 @@ import torch
 import yaml
 
 from anomaly_diffusion.atomic import atomic_path, write_text_atomic
-from anomaly_diffusion.config import TrackingConfig, flatten, to_dict
+from anomaly_diffusion.config import DataConfig, TrackingConfig, flatten, to_dict
+from anomaly_diffusion.data.cache import FeatureCache
 from anomaly_diffusion.tracking.tracker import NullTracker, Tracker
 
 logger = logging.getLogger(__name__)
@@ -101,3 +102,8 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def feature_cache(data: DataConfig) -> FeatureCache | None:
+    """The feature cache of ``data.cache_dir`` (``None`` when off)."""
+    return FeatureCache(data.cache_dir) if data.cache_dir else None

@@ -12,6 +12,7 @@ from anomaly_diffusion.detector import load_detector
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.inference import read_windows
 from anomaly_diffusion.jobs.common import (
+    feature_cache,
     log_job_config,
     make_tracker,
     run_tags,
@@ -48,7 +49,9 @@ def run_evaluate(cfg: EvaluateJobConfig) -> dict[str, Any]:
             "test/good/ and test/<defect>/ folders or manifest rows with split=test"
         )
     det_cfg = detector.config
-    windows, failed = read_windows(detector, test_items, desc="reading test data")
+    windows, failed = read_windows(
+        detector, test_items, desc="reading test data", cache=feature_cache(cfg.data)
+    )
     if not windows:
         raise DataError(
             f"none of the {len(test_items)} test files could be read; first error: {failed[0][1]}"

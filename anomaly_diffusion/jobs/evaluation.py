@@ -58,7 +58,7 @@ def evaluate_windows(
     metrics["score_seconds_per_item"] = (time.perf_counter() - start) / max(1, len(windows))
     metrics["network_evals_per_item"] = result.network_evals_per_item
     labels = np.array([w.label for w in windows], dtype=int)
-    threshold = detector.threshold_ if detector.threshold_ is not None else float("inf")
+    threshold = result.threshold if result.threshold is not None else np.finfo(float).max
     metrics.update(detection_metrics(labels, result.scores, threshold=threshold))
     metrics["threshold"] = detector.threshold_
     defects = [w.item.defect for w in windows]

@@ -19,6 +19,7 @@ from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.inference import read_windows
 from anomaly_diffusion.jobs.common import (
+    feature_cache,
     log_job_config,
     make_tracker,
     run_tags,
@@ -36,6 +37,9 @@ from anomaly_diffusion.training.loop import CheckpointPlan
 
 logger = logging.getLogger(__name__)
 
+#: Manifest ``split`` values naming validation rows (threshold calibration, ``method=f1``).
+VALIDATION_SPLITS = ("val", "validation")
+
 
 def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
     """Run the train job; returns the metrics written to ``run_dir/metrics.json``."""
@@ -51,15 +55,20 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
             "no normal training items: put files in train/good/ or give manifest rows "
             "with split=train and label=0"
         )
-    fit_items, val_items = split_validation(
-        train_items, fraction=cfg.data.val_fraction, rng=np.random.default_rng(cfg.seed)
-    )
+    given_val = [it for it in items if it.split in VALIDATION_SPLITS]
+    val_anomalous = [it for it in given_val if it.label == 1]
+    if given_val:  # the manifest names the validation rows: use them as they are
+        fit_items, val_items = train_items, [it for it in given_val if it.label != 1]
+    else:
+        fit_items, val_items = split_validation(
+            train_items, fraction=cfg.data.val_fraction, rng=np.random.default_rng(cfg.seed)
+        )
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     name = f"train-{cfg.detector.modality}-{Path(cfg.data.root or cfg.data.manifest).name}"
     with tracker.run(name, tags=run_tags("train", cfg.seed)):
         write_yaml(run_dir / "config.yaml", log_job_config(tracker, cfg))
-        detector, metrics = _fit(cfg, fit_items, val_items, tracker)
+        detector, metrics = _fit(cfg, fit_items, val_items, tracker, val_anomalous)
         if test_items:
             found = _evaluate(cfg, detector, test_items, run_dir)
             metrics.update({k: v for k, v in found.items() if v is not None})
@@ -82,11 +91,16 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
 
 
 def _fit(
-    cfg: TrainJobConfig, fit_items, val_items, tracker
+    cfg: TrainJobConfig, fit_items, val_items, tracker, val_anomalous=()
 ) -> tuple[DiffusionAnomalyDetector, dict]:
     det_cfg = cfg.detector
+    cache = feature_cache(cfg.data)
     fit_windows, fit_failed = load_windows(
-        fit_items, source=det_cfg.source, features=det_cfg.features, desc="reading training data"
+        fit_items,
+        source=det_cfg.source,
+        features=det_cfg.features,
+        cache=cache,
+        desc="reading training data",
     )
     if fit_failed:
         logger.warning("%d training file(s) skipped (see warnings above)", len(fit_failed))
@@ -102,7 +116,7 @@ def _fit(
         checkpoint=plan,
         conditions=cfg.data.conditions,
     )
-    val_windows, _ = read_windows(detector, val_items, desc="reading validation data")
+    val_windows, _ = read_windows(detector, val_items, desc="reading validation data", cache=cache)
     if not val_windows:
         raise DataError(
             "no held-out normal windows to calibrate the threshold; add training files "
@@ -110,7 +124,10 @@ def _fit(
         )
     if cfg.tune.enabled:
         _tune(cfg, detector, val_windows, tracker)
-    detector.calibrate(val_windows, seed=cfg.seed)
+    anomalous_windows, _ = read_windows(
+        detector, val_anomalous, desc="reading validation anomalies", cache=cache
+    )
+    detector.calibrate(val_windows, seed=cfg.seed, anomalous=anomalous_windows)
     metrics = empty_metrics()
     metrics.update(
         threshold=detector.threshold_,
@@ -148,7 +165,9 @@ def _tune(cfg: TrainJobConfig, detector, val_windows, tracker) -> None:
 
 
 def _evaluate(cfg: TrainJobConfig, detector, test_items, run_dir: Path) -> dict[str, Any]:
-    windows, failed = read_windows(detector, test_items, desc="reading test data")
+    windows, failed = read_windows(
+        detector, test_items, desc="reading test data", cache=feature_cache(cfg.data)
+    )
     if not windows:
         logger.warning("no readable test windows: metrics left empty")
         return {}

@@ -22,14 +22,15 @@ def detection_metrics(
     labels: Sequence[int] | np.ndarray,
     scores: Sequence[float] | np.ndarray,
     *,
-    threshold: float,
+    threshold: float | np.ndarray,
 ) -> dict[str, Any]:
     """Threshold-free and thresholded detection metrics.
 
     Args:
         labels: Ground truth, 1 = anomalous, shape (N,).
         scores: Anomaly scores, shape (N,).
-        threshold: Alarm threshold; predicted anomalous when ``score > threshold``.
+        threshold: Alarm threshold, or one per item ``(N,)`` (per-asset thresholds);
+            predicted anomalous when ``score > threshold``.
 
     Returns:
         Dict with keys ``auroc``, ``pauc`` (McClish-standardised AUROC up to FPR 0.1, as
@@ -39,12 +40,12 @@ def detection_metrics(
         present; ``false_alarm_rate`` is ``None`` without normal items.
     """
     y, s = _as_labels_scores(labels, scores)
-    threshold = float(threshold)
-    if not np.isfinite(threshold):
-        raise ConfigError(f"threshold: got {threshold!r}; pass a finite number")
+    thresholds = np.broadcast_to(np.asarray(threshold, dtype=np.float64), s.shape)
+    if not np.isfinite(thresholds).all():
+        raise ConfigError(f"threshold: got {threshold!r}; pass finite numbers")
     n_anomalous = int(y.sum())
     n_normal = int(y.size - n_anomalous)
-    pred = (s > threshold).astype(np.int64)
+    pred = (s > thresholds).astype(np.int64)
     out: dict[str, Any] = dict.fromkeys(("auroc", "pauc", "f1", "precision", "recall"))
     if n_normal and n_anomalous:
         out["auroc"] = float(roc_auc_score(y, s))
@@ -52,7 +53,7 @@ def detection_metrics(
         out["f1"] = float(f1_score(y, pred, zero_division=0))
         out["precision"] = float(precision_score(y, pred, zero_division=0))
         out["recall"] = float(recall_score(y, pred, zero_division=0))
-    out["threshold"] = threshold
+    out["threshold"] = float(threshold) if np.ndim(threshold) == 0 else None
     out["false_alarm_rate"] = float(pred[y == 0].mean()) if n_normal else None
     out["n_test_normal"] = n_normal
     out["n_test_anomalous"] = n_anomalous

@@ -88,10 +88,11 @@ def save_evaluation_plots(windows: Sequence, result, folder: str | Path) -> list
     ]
     if known.any() and len(set(labels[known])) == 2:
         y, s = labels[known], result.scores[known]
-        written.append(save_figure(plot_roc(y, s, threshold=result.threshold), folder / "roc.png"))
+        threshold = result.threshold if np.ndim(result.threshold) == 0 else None
+        written.append(save_figure(plot_roc(y, s, threshold=threshold), folder / "roc.png"))
         written.append(
             save_figure(
-                plot_label_histogram(y, s, threshold=result.threshold),
+                plot_label_histogram(y, s, threshold=threshold),
                 folder / "score_histogram.png",
             )
         )

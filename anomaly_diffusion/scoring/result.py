@@ -36,7 +36,8 @@ class ScoreResult:
     Attributes:
         scores: ``(N,)`` anomaly scores, higher = more anomalous.
         maps: N smoothed maps ``(F, T)`` / ``(H, W)`` at feature resolution.
-        threshold: Calibrated alarm threshold (``None`` before calibration).
+        threshold: Calibrated alarm threshold, or one per window ``(N,)`` with per-asset /
+            per-condition thresholds (``None`` before calibration).
         network_evals_per_item: UNet forward passes per window.
         severity: ``(N,)`` in 0-1, how far into the normal scores' tail each window lies
             (:mod:`anomaly_diffusion.metrics.severity`); ``None`` before calibration.
@@ -44,7 +45,7 @@ class ScoreResult:
 
     scores: np.ndarray
     maps: list[np.ndarray]
-    threshold: float | None
+    threshold: float | np.ndarray | None
     network_evals_per_item: int
     severity: np.ndarray | None = None
 
@@ -81,9 +82,14 @@ def result_frame(windows: Sequence[Window], result: ScoreResult) -> pd.DataFrame
     """One row per window in the score-output contract (``map_path``/``error`` left empty)."""
     rows = []
     flags = result.is_anomaly
+    thresholds = (
+        [None] * len(windows)
+        if result.threshold is None
+        else np.broadcast_to(result.threshold, result.scores.shape).tolist()
+    )
     for i, (window, amap) in enumerate(zip(windows, result.maps, strict=True)):
         score = float(result.scores[i])
-        threshold = result.threshold
+        threshold = thresholds[i]
         rows.append(
             {
                 "path": window.item.path,

@@ -253,6 +253,18 @@ def test_split_validation_single_file_keeps_all_segments():
     assert covered == pytest.approx(30.0)
 
 
+def test_split_validation_overlapping_segments_never_straddle_the_cut():
+    # manifest segments of one file overlapping by half: [0, 10), [5, 15), ... [25, 35)
+    items = [Item("one.wav", "train", 0, start_s=s, end_s=s + 10.0) for s in range(0, 30, 5)]
+    train, val = split_validation(items, fraction=0.34, rng=np.random.default_rng(0))
+    assert [(it.start_s, it.end_s) for it in val] == [(20.0, 30.0), (25.0, 35.0)]
+    assert max(it.end_s for it in train) == 20.0  # [15, 25) clipped to [15, 20)
+    assert len(train) == 4
+    for a in train:
+        for b in val:
+            assert a.end_s <= b.start_s
+
+
 # ---------------------------------------------------------------- windows
 
 
