@@ -32,14 +32,25 @@ class SourceConfig:
     """How files are read.
 
     Attributes:
-        sample_rate: Sample rate in Hz for files that do not carry one (npy/npz/csv); ``None``
-            means the file must carry it.
+        sample_rate: Sample rate in Hz for files that do not carry one (npy/npz/mat/csv);
+            ``None`` means the file must carry it.
         resample: Resample signals whose rate differs from the model's instead of failing.
-        channel: Channel, npz key or table column to read (``None``: the first / all).
-        mono: Mix multi-channel audio down to one channel.
-        grayscale: Read images as one gray channel (else RGB).
+        channel: Channel to read: npz/mat key (e.g. ``DE``; for MATLAB files also a token of
+            the variable name, ``DE`` -> ``X097_DE_time``), or an audio channel index
+            (``"0"``, ``"1"``) or name (``"left"``/``"right"`` for 2-channel files);
+            ``None``: the first key / audio as ``mono`` says.
+        mono: Audio with ``channel`` unset: mix all channels down to one (else keep all).
+        grayscale: Read images and video frames as one gray channel (else RGB).
         timestamp_column: Process tables: name of the timestamp column (``None``: auto).
         label_column: Process tables: optional 0/1 per-row label column.
+        video_fps: Videos: sample frames at this rate (frames/s; the frame nearest each
+            multiple of ``1/video_fps`` is kept); ``None``: every frame at the file's rate.
+        table_rate: Process tables: resample every sensor to this fixed rate (Hz) by linear
+            interpolation on the time axis; ``None``: keep the rows as they are (the rate is
+            the median rate of the timestamps).
+        max_gap_s: Process tables: longest gap (s) that is linearly interpolated, a gap being
+            a time step longer than 1.5x the median step or a run of blank cells; longer gaps
+            split the recording into ``Recording.segments``. ``None``: 5x the median step.
     """
 
     sample_rate: int | None = None
@@ -49,6 +60,17 @@ class SourceConfig:
     grayscale: bool = True
     timestamp_column: str | None = None
     label_column: str | None = None
+    video_fps: float | None = None
+    table_rate: float | None = None
+    max_gap_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("video_fps", "table_rate", "max_gap_s"):
+            value = getattr(self, name)
+            _check(
+                value is None or value > 0,
+                f"source.{name}={value} must be > 0 or null",
+            )
 
 
 @dataclass(frozen=True)
@@ -110,6 +132,8 @@ class DataConfig:
         conditions: Operating conditions the model is conditioned on (see
             :mod:`anomaly_diffusion.data.conditions`); empty: unconditional.
         condition_table: Side table of condition values keyed by file name.
+        cache_dir: Feature cache folder (windows of each file, keyed by file identity and
+            feature settings; see :mod:`anomaly_diffusion.data.cache`); ``None``: no cache.
     """
 
     root: str | None = None
@@ -117,6 +141,7 @@ class DataConfig:
     val_fraction: float = 0.2
     conditions: tuple[str, ...] = ()
     condition_table: str | None = None
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         _check(
@@ -316,12 +341,38 @@ class TuneConfig:
 
 @dataclass(frozen=True)
 class ThresholdConfig:
-    """Alarm threshold: fit on held-out normal data for a target false-alarm rate."""
+    """Alarm threshold, fit on held-out data.
 
-    target_far: float = 0.01
+    Attributes:
+        false_alarm_rate: Target false-alarm rate: the threshold is this upper quantile of the
+            held-out normal scores.
+        per: ``asset`` or an operating-condition name (e.g. ``speed``): a threshold per group,
+            each from that group's held-out normal scores (groups with fewer than
+            ``min_group_windows`` normal windows, and unseen groups, use the global one).
+        min_group_windows: Held-out normal windows a group needs for its own threshold.
+        method: ``false_alarm`` (default, normal data only) or ``f1``: the F1-optimal threshold
+            on a labelled validation set (manifest rows with ``split=val``); without anomalies
+            there it falls back to ``false_alarm`` (it never collapses to the lowest score).
+    """
+
+    false_alarm_rate: float = 0.01
+    per: str | None = None
+    min_group_windows: int = 20
+    method: str = "false_alarm"
 
     def __post_init__(self) -> None:
-        _check(0 < self.target_far < 1, f"threshold.target_far={self.target_far} must be in (0, 1)")
+        _check(
+            0 < self.false_alarm_rate < 1,
+            f"threshold.false_alarm_rate={self.false_alarm_rate} must be in (0, 1), e.g. 0.01",
+        )
+        _check(
+            self.method in ("false_alarm", "f1"),
+            f"threshold.method={self.method!r} must be false_alarm or f1",
+        )
+        _check(
+            self.min_group_windows >= 1,
+            f"threshold.min_group_windows={self.min_group_windows} must be >= 1",
+        )
 
 
 @dataclass(frozen=True)

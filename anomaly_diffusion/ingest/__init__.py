@@ -11,8 +11,11 @@ from anomaly_diffusion.ingest.image import IMAGE_SUFFIXES, read_image
 from anomaly_diffusion.ingest.recording import Recording
 from anomaly_diffusion.ingest.table import TABLE_SUFFIXES, read_table
 from anomaly_diffusion.ingest.vibration import VIBRATION_SUFFIXES, read_vibration
+from anomaly_diffusion.ingest.video import VIDEO_SUFFIXES, read_video
 
-SUPPORTED_SUFFIXES = AUDIO_SUFFIXES + IMAGE_SUFFIXES + VIBRATION_SUFFIXES + TABLE_SUFFIXES
+SUPPORTED_SUFFIXES = (
+    AUDIO_SUFFIXES + IMAGE_SUFFIXES + VIDEO_SUFFIXES + VIBRATION_SUFFIXES + TABLE_SUFFIXES
+)
 
 __all__ = ["SUPPORTED_SUFFIXES", "Recording", "modality_of", "read_recording"]
 
@@ -22,7 +25,7 @@ def modality_of(path: str | Path) -> str | None:
     suffix = Path(path).suffix.lower()
     for modality, suffixes in (
         ("acoustic", AUDIO_SUFFIXES),
-        ("camera", IMAGE_SUFFIXES),
+        ("camera", IMAGE_SUFFIXES + VIDEO_SUFFIXES),
         ("vibration", VIBRATION_SUFFIXES),
         ("process", TABLE_SUFFIXES),
     ):
@@ -39,7 +42,7 @@ def read_recording(
     end_s: float | None = None,
     asset: str = "",
 ) -> Recording:
-    """Read any supported file (or a ``[start_s, end_s)`` segment of a signal).
+    """Read any supported file (or a ``[start_s, end_s)`` segment of a signal or video).
 
     Raises:
         DataError: unsupported type or any reader failure, naming the file and the fix.
@@ -47,7 +50,23 @@ def read_recording(
     path = Path(path)
     modality = modality_of(path)
     if modality == "acoustic":
-        return read_audio(path, start_s=start_s, end_s=end_s, mono=source.mono, asset=asset)
+        return read_audio(
+            path,
+            start_s=start_s,
+            end_s=end_s,
+            mono=source.mono,
+            channel=source.channel,
+            asset=asset,
+        )
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return read_video(
+            path,
+            fps=source.video_fps,
+            grayscale=source.grayscale,
+            start_s=start_s,
+            end_s=end_s,
+            asset=asset,
+        )
     if modality == "camera":
         return read_image(path, grayscale=source.grayscale, asset=asset)
     if modality == "vibration":
@@ -64,6 +83,8 @@ def read_recording(
             path,
             timestamp_column=source.timestamp_column,
             label_column=source.label_column,
+            table_rate=source.table_rate,
+            max_gap_s=source.max_gap_s,
             asset=asset,
         )
     raise DataError(

@@ -9,19 +9,27 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Recording:
-    """A signal, image or sensor table read from one file (or one segment of it).
+    """A signal, image, video or sensor table read from one file (or one segment of it).
 
     Attributes:
         data: Signals and tables ``(C, N)`` float32 (C channels/sensors, N samples);
-            images ``(C, H, W)`` float32 in [0, 1].
-        rate: Samples per second (Hz) for signals and tables; ``None`` for images.
+            images ``(C, H, W)`` float32 in [0, 1]; videos ``(N, C, H, W)`` float32 in [0, 1]
+            (N frames, C = 1 gray or 3 RGB).
+        rate: Samples per second (Hz) for signals and tables, frames per second for videos;
+            ``None`` for images.
         channels: Channel / sensor names, length C.
         path: The file it came from.
         asset: Machine or camera the data belongs to.
-        kind: ``"signal"``, ``"image"`` or ``"table"``.
+        kind: ``"signal"``, ``"image"``, ``"video"`` or ``"table"``.
         offset_s: Start of ``data`` within the file (s), when a segment was read.
         units: Physical units of the samples when known (e.g. ``"g"``).
         labels: Tables only: optional per-sample 0/1 labels ``(N,)``.
+        segments: Valid sample ranges ``[start, stop)`` along the last axis, in order, when a
+            table has gaps too long to interpolate (samples outside every range are NaN or lie
+            across a time jump and must not be scored); ``None``: the whole recording is one
+            segment.
+        notes: Human-readable warnings about what the reader repaired or could not repair
+            (interpolated gaps, gaps that split the recording, repeated frames, ...).
     """
 
     data: np.ndarray
@@ -33,8 +41,13 @@ class Recording:
     offset_s: float = 0.0
     units: str | None = None
     labels: np.ndarray | None = None
+    segments: tuple[tuple[int, int], ...] | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float | None:
-        """Length in seconds for signals and tables, ``None`` for images."""
-        return None if self.rate is None else self.data.shape[-1] / self.rate
+        """Length in seconds for signals, tables and videos, ``None`` for images."""
+        if self.rate is None:
+            return None
+        n = self.data.shape[0] if self.kind == "video" else self.data.shape[-1]
+        return n / self.rate

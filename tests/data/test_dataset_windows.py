@@ -150,7 +150,9 @@ def test_manifest_path_escaping_the_folder(tmp_path):
     assert bad.path == "../../etc/passwd"
     assert "row 3" in bad.problem and "escapes the manifest folder" in bad.problem
     windows, failures = load_windows(
-        [good, bad], source=SourceConfig(), features=FeatureConfig(kind="stft", n_fft=64, hop_length=32)
+        [good, bad],
+        source=SourceConfig(),
+        features=FeatureConfig(kind="stft", n_fft=64, hop_length=32),
     )
     assert windows and [it for it, _ in failures] == [bad]
     assert "escapes" in failures[0][1]

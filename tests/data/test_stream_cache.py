@@ -83,7 +83,8 @@ def test_feature_cache_hits_and_invalidates(tmp_path, plant):
         if a.mask is not None:
             np.testing.assert_array_equal(a.mask, b.mask)
     # another feature setting is another entry
-    load_windows(items[:1], source=SourceConfig(), features=FeatureConfig(kind="frame"), cache=cache)
+    other = FeatureConfig(kind="frame")
+    load_windows(items[:1], source=SourceConfig(), features=other, cache=cache)
     assert cache.misses == 7
     # a modified file is recomputed
     target = Path(items[0].path)

@@ -28,7 +28,8 @@ MEL = FeatureConfig(kind="log_mel", window_seconds=0.5, n_fft=256, hop_length=12
 TABLE = FeatureConfig(kind="sensor_window", window_seconds=1.6, hop_length=1)
 
 
-def _fit(modality: str, features: FeatureConfig, items: list[Item], source=SourceConfig()):
+def _fit(modality: str, features: FeatureConfig, items: list[Item], source=None):
+    source = source or SourceConfig()
     windows, failures = load_windows(items, source=source, features=features)
     assert windows and not failures
     cfg = DetectorConfig(
@@ -114,9 +115,7 @@ def test_wrong_channel_count(acoustic, tmp_path):
     stereo = _tone(tmp_path / "stereo.wav", channels=2)
     keep = DiffusionAnomalyDetector(detector.config)
     keep.__dict__.update(detector.__dict__)
-    keep.config = DetectorConfig(
-        **{**detector.config.__dict__, "source": SourceConfig(mono=False)}
-    )
+    keep.config = DetectorConfig(**{**detector.config.__dict__, "source": SourceConfig(mono=False)})
     failed = _batch(keep, tmp_path, {"stereo": stereo})
     message = _error(failed, stereo)
     assert "2 channel(s), the model expects 1" in message

@@ -1,0 +1,197 @@
+"""Peak memory of the ``score`` job on inputs too large to hold whole: a 10-million-row sensor
+table (CSV) and a 2 GB WAV. Each job runs as its own process through the real CLI; its peak
+resident memory is read with GNU ``time -f %M``. Target (issue #4): under 1.5 GB.
+
+Run alone: ``python bench/streaming.py`` (used by ``bench/run.py`` for BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import soundfile as sf
+
+CLI = str(Path(sys.executable).parent / "anomaly-diffusion")
+MEMORY_TARGET_MB = 1536.0
+TABLE_RATE = 10.0  # rows per second of the sensor table
+SENSORS = ("temp", "pressure", "flow", "vibration_rms")
+WAV_RATE = 16_000
+TABLE_JOB = (
+    "preset=process",
+    "network=tiny",
+    "features.window_seconds=102.4",
+    "features.hop_seconds=102.4",
+    "training.crop=[4,64]",
+)
+WAV_JOB = (
+    "preset=vibration",
+    "network=tiny",
+    "features.window_seconds=8.192",
+    "features.hop_seconds=8.192",
+    "features.n_fft=256",
+    "features.hop_length=256",
+    "features.max_freq_hz=500",
+    "training.crop=[8,64]",
+)
+
+
+def _table(rows: int, seed: int, start: int = 0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    t = (start + np.arange(rows)) / TABLE_RATE
+    cols = {"timestamp": t}
+    for k, name in enumerate(SENSORS):
+        cols[name] = (np.sin(2 * np.pi * t / (600 + 97 * k)) + 0.1 * rng.normal(size=rows)).astype(
+            np.float32
+        )
+    return pa.table(cols)
+
+
+def write_big_table(path: Path, rows: int, *, chunk: int = 1_000_000) -> Path:
+    """A CSV of ``rows`` rows (timestamp + 4 sensors), written chunk by chunk."""
+    with pacsv.CSVWriter(path, _table(1, 0).schema) as writer:
+        for start in range(0, rows, chunk):
+            writer.write_table(_table(min(chunk, rows - start), start, start))
+    return path
+
+
+def write_big_wav(path: Path, n_bytes: int, *, block: int = 1 << 24) -> Path:
+    """A 16-bit mono WAV of ``n_bytes`` of samples: a 120 Hz shaft line plus noise."""
+    n = n_bytes // 2
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", WAV_RATE, 1, subtype="PCM_16") as f:
+        for start in range(0, n, block):
+            t = (start + np.arange(min(block, n - start))) / WAV_RATE
+            f.write(0.3 * np.sin(2 * np.pi * 120 * t) + 0.05 * rng.normal(size=t.size))
+    return path
+
+
+def _train_data(root: Path) -> tuple[Path, Path]:
+    """Small normal training sets in the dataset layout: tables and WAVs."""
+    tables = root / "tables" / "train" / "good"
+    wavs = root / "wavs" / "train" / "good"
+    tables.mkdir(parents=True)
+    wavs.mkdir(parents=True)
+    for i in range(4):
+        _table(6000, 100 + i, 6000 * i).to_pandas().to_csv(tables / f"t{i}.csv", index=False)
+        write_big_wav(wavs / f"w{i}.wav", 2 * WAV_RATE * 60)
+    return root / "tables", root / "wavs"
+
+
+def _peak_mb(args: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Peak RSS (MB) and wall time (s) of a CLI run; its stdout's last line."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        ["/usr/bin/time", "-f", "PEAK_KB %M", CLI, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({out.returncode}): {out.stderr[-2000:]}")
+    kb = next(line for line in out.stderr.splitlines() if line.startswith("PEAK_KB"))
+    lines = out.stdout.strip().splitlines()
+    return float(kb.split()[1]) / 1024.0, seconds, lines[-1] if lines else ""
+
+
+def measure(rows: int = 10_000_000, wav_bytes: int = 2 * 1024**3) -> list[dict]:
+    """Train two tiny models, then score a ``rows``-row CSV and a ``wav_bytes`` WAV."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        tables, wavs = _train_data(work / "train")
+        cases = (
+            ("sensor table (CSV)", tables, TABLE_JOB, write_big_table(work / "big.csv", rows)),
+            ("WAV (16-bit, 16 kHz)", wavs, WAV_JOB, write_big_wav(work / "big.wav", wav_bytes)),
+        )
+        for name, data, job, big in cases:
+            run_dir = work / f"run_{big.suffix[1:]}"
+            _peak_mb(
+                [
+                    "train",
+                    f"data.root={data}",
+                    f"run_dir={run_dir}",
+                    *job,
+                    "tracking.enabled=false",
+                    "training.max_steps=100",
+                    "data.cache_dir=null",
+                ],
+                work,
+            )
+            peak, seconds, line = _peak_mb(
+                [
+                    "score",
+                    f"model={run_dir / 'model'}",
+                    f"input={big}",
+                    "maps=none",
+                    f"output={work / 'scores.parquet'}",
+                    "tracking.enabled=false",
+                ],
+                work,
+            )
+            scored = pd.read_parquet(work / "scores.parquet")
+            results.append(
+                {
+                    "input": name,
+                    "size_mb": big.stat().st_size / 1024**2,
+                    "rows": rows if big.suffix == ".csv" else None,
+                    "duration_h": (
+                        rows / TABLE_RATE if big.suffix == ".csv" else wav_bytes / 2 / WAV_RATE
+                    )
+                    / 3600,
+                    "windows": int(scored["error"].isna().sum()),
+                    "failed": int(scored["error"].notna().sum()),
+                    "peak_mb": peak,
+                    "seconds": seconds,
+                    "summary": line,
+                }
+            )
+            big.unlink()
+    return results
+
+
+def streaming_section(results: list[dict]) -> list[str]:
+    """Markdown lines for BENCHMARKS.md."""
+    lines = [
+        "## Streaming: peak memory of `score` on large inputs",
+        "",
+        "Each input is scored by the CLI in its own process (`score ... maps=none`, a tiny "
+        "model trained for 100 steps on normal data of the same kind); peak resident memory "
+        f"from GNU `time -f %M`. Target: < {MEMORY_TARGET_MB:.0f} MB.",
+        "",
+        "| input | size | signal length | windows scored | failed | peak memory | target | "
+        "wall time |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        status = "met" if r["peak_mb"] < MEMORY_TARGET_MB else "**missed**"
+        size = f"{r['size_mb']:,.0f} MB" + (f" ({r['rows']:,} rows)" if r["rows"] else "")
+        lines.append(
+            f"| {r['input']} | {size} | {r['duration_h']:.1f} h | {r['windows']:,} | "
+            f"{r['failed']} | {r['peak_mb']:,.0f} MB | {status} | {r['seconds']:.0f} s |"
+        )
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--wav-mb", type=float, default=2048.0)
+    args = ap.parse_args()
+    results = measure(args.rows, int(args.wav_mb * 1024**2))
+    print("\n".join(streaming_section(results)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
