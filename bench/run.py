@@ -38,6 +38,8 @@ from anomaly_diffusion.metrics import bootstrap_auroc_ci, pixel_auroc
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diagnosis_check import diagnosis_by_file, diagnosis_section
 from speed import measure, speed_section
+from streaming import measure as measure_streaming
+from streaming import streaming_section
 from targets import per_file_auroc, targets_section
 from variants import reference_rows, tuned_row
 
@@ -288,7 +290,13 @@ def summary(results: list[dict]) -> list[str]:
     return [*out, ""]
 
 
-def render(results: list[dict], demo_s: float | None, args, speed: dict | None = None) -> str:
+def render(
+    results: list[dict],
+    demo_s: float | None,
+    args,
+    speed: dict | None = None,
+    streaming: list[dict] | None = None,
+) -> str:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
@@ -359,6 +367,8 @@ def render(results: list[dict], demo_s: float | None, args, speed: dict | None =
         lines.append("")
     if speed is not None:
         lines += [*speed_section(speed), ""]
+    if streaming:
+        lines += [*streaming_section(streaming), ""]
     for res in results:
         if res.get("diagnosis"):
             lines += diagnosis_section(res["diagnosis"])
@@ -388,6 +398,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", help="case names to run (substring match)")
     ap.add_argument("--no-demo", action="store_true", help="skip timing the demo")
+    ap.add_argument(
+        "--no-streaming", action="store_true", help="skip the large-input memory benchmark"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
@@ -407,8 +420,9 @@ def main() -> int:
         feats = replace(det.config.features, window_seconds=12.0, hop_seconds=12.0)
         det.config = replace(det.config, features=feats)
         speed = measure(det, wav, repeat_to_s=600.0)
+    streaming = None if args.no_streaming else measure_streaming()
     demo_s = None if args.no_demo else time_demo()
-    Path(args.output).write_text(render(results, demo_s, args, speed))
+    Path(args.output).write_text(render(results, demo_s, args, speed, streaming))
     logger.info("wrote %s", args.output)
     return 0
 

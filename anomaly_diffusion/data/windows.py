@@ -158,14 +158,16 @@ def _signal_windows(
 def _table_as_signal(rec: Recording, source: SourceConfig) -> Recording:
     """A vibration signal stored as a table column: keep the ``source.channel`` column."""
     if source.channel is None and len(rec.channels) == 1:
-        return rec
+        return dataclasses.replace(rec, kind="signal")
     if source.channel not in rec.channels:
         raise DataError(
             f"{rec.path}: a table with columns {list(rec.channels)} used as a signal; set "
             "source.channel=<the column to analyse>"
         )
     keep = rec.channels.index(source.channel)
-    return dataclasses.replace(rec, data=rec.data[keep : keep + 1], channels=(source.channel,))
+    return dataclasses.replace(
+        rec, data=rec.data[keep : keep + 1], channels=(source.channel,), kind="signal"
+    )
 
 
 def _check_rate(rec: Recording, *, source: SourceConfig, expected_rate: float | None) -> Recording:
@@ -225,9 +227,9 @@ def _signal_window(rec: Recording, item: Item, cfg: FeatureConfig, start: int, s
     chunk = rec.data[:, start:stop]
     start_s, end_s = rec.offset_s + start / rec.rate, rec.offset_s + stop / rec.rate
     label = item.label
+    if rec.labels is not None:  # labelled table rows: a window is anomalous if any row is
+        label = int(rec.labels[start:stop].max())
     if rec.kind == "table":
-        if rec.labels is not None:
-            label = int(rec.labels[start:stop].max())
         return Window(
             features=sensor_window(chunk),
             item=item,
