@@ -174,6 +174,9 @@ def streaming_section(results: list[dict]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        if "error" in r:
+            lines.append(f"| failed: {r['error'].splitlines()[-1]} | | | | | | **missed** | |")
+            continue
         status = "met" if r["peak_mb"] < MEMORY_TARGET_MB else "**missed**"
         size = f"{r['size_mb']:,.0f} MB" + (f" ({r['rows']:,} rows)" if r["rows"] else "")
         lines.append(
