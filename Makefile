@@ -36,6 +36,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)  ## benchmarks -> BENCHMARKS.md (run alone: no other CPU jobs)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),bench]"
 	$(BIN)/python bench/run.py --output BENCHMARKS.md
 
 ui: $(STAMP)  ## MLflow UI on the local store, http://127.0.0.1:5000

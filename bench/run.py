@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -22,21 +23,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
-from anomaly_diffusion.baselines import isolation_forest_scores, pca_reconstruction
 from anomaly_diffusion.cli.compose import build, compose_config, to_plain
 from anomaly_diffusion.data.dataset import discover, read_manifest, split_validation
 from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.data.synthetic import make_plant
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
-from anomaly_diffusion.features.normalization import normalize
 from anomaly_diffusion.jobs.configs import TrainJobConfig
 from anomaly_diffusion.jobs.evaluation import evaluate_windows
-from anomaly_diffusion.metrics import bootstrap_auroc_ci, pixel_auroc
+from anomaly_diffusion.metrics import bootstrap_auroc_ci
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diagnosis_check import diagnosis_by_file, diagnosis_section
+from peers import PEER_WORDS, peer_rows
 from speed import measure, speed_section
 from streaming import measure as measure_streaming
 from streaming import streaming_section
@@ -189,7 +188,7 @@ def run_case(case: Case, seed: int) -> dict:
             "note": None,
         }
     ]
-    rows += peers(det, fit_w + val_w, test_w, labels, seed)
+    rows += peer_rows(det, fit_w, val_w, test_w, labels, seed)
     if case.variants:
         rows.append(tuned_row(det, val_w, test_w, labels, seed, rows[0]))
     if case.public and case.variants:
@@ -204,50 +203,52 @@ def run_case(case: Case, seed: int) -> dict:
     }
 
 
-def peers(det, train_w, test_w, labels, seed) -> list[dict]:
-    tr = [normalize(w.features, det.mean_, det.std_) for w in train_w]
-    te = [normalize(w.features, det.mean_, det.std_) for w in test_w]
-    out = []
-    start = time.perf_counter()
-    s = isolation_forest_scores(tr, te, seed=seed)
-    out.append(_row("IsolationForest (100 trees), same features", labels, s, start, len(te)))
-    start = time.perf_counter()
-    s, maps = pca_reconstruction(tr, te)
-    row = _row("PCA reconstruction (95 % var), top-1 % of smoothed map", labels, s, start, len(te))
-    masked = [i for i, w in enumerate(test_w) if w.label == 1 and w.mask is not None]
-    if masked:
-        row["pixel_auroc"] = pixel_auroc(
-            np.stack([test_w[i].mask for i in masked]), np.stack([maps[i] for i in masked])
-        )
-    out.append(row)
-    return out
-
-
-def _row(method, labels, scores, start, n) -> dict:
-    seconds = time.perf_counter() - start
-    return {
-        "method": method,
-        "auroc": roc_auc_score(labels, scores),
-        "pauc": roc_auc_score(labels, scores, max_fpr=0.1),
-        "pixel_auroc": None,
-        "ci": None,
-        "train_s": seconds,
-        "ms_per_item": None,
-        "by_defect": None,
-        "far": None,
-        "steps": None,
-        "aupro": None,
-        "evals": None,
-        "note": None,
-    }
-
-
 def time_demo() -> float:
     cli = str(Path(sys.executable).parent / "anomaly-diffusion")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         subprocess.run([cli, "demo"], cwd=tmp, check=True, capture_output=True)
         return time.perf_counter() - start
+
+
+def _check_text(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _items_per_s(ms_per_item: float | None) -> str:
+    return "–" if not ms_per_item else f"{1000.0 / ms_per_item:,.1f}"
+
+
+def library_versions() -> str:
+    """Versions of the libraries the figures depend on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ("torch", "numpy", "scipy", "scikit-learn", "librosa", "pyod", "mlflow", "pandas")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found)
+
+
+def citations(root: Path) -> list[str]:
+    """The '## Citation' paragraphs of each shared dataset's SOURCE.md."""
+    lines = ["## Dataset citations", ""]
+    for source in sorted(root.glob("*/SOURCE.md")):
+        text = source.read_text().splitlines()
+        start = next((i for i, ln in enumerate(text) if ln.startswith("## Citation")), None)
+        if start is None:
+            continue
+        body = []
+        for ln in text[start + 1 :]:
+            if ln.startswith("## "):
+                break
+            if ln.strip():
+                body.append(ln.strip().removeprefix("- "))
+        lines += [f"- **{source.parent.name}**: " + " ".join(body)]
+    return [*lines, ""]
 
 
 def fmt(v, spec=".3f") -> str:
@@ -261,7 +262,6 @@ CAVEAT = (
     "'label-free tuning' rows choose the settings from held-out normal data and synthetic "
     "anomalies only (`tune.enabled=true`) and are the honest figure for a new machine."
 )
-PEER_WORDS = ("IsolationForest", "PCA")
 
 
 def _best_peer(rows: list[dict]) -> dict:
@@ -313,7 +313,9 @@ def render(
         "",
         f"Written by `make bench` (`bench/run.py`) on {dt.date.today()}, commit `{commit}`.",
         f"Machine: {os.cpu_count()} CPU cores ({cpu}), no GPU; torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; Python {platform.python_version()}.",
+        f"{torch.get_num_threads()} threads; Python {platform.python_version()}. "
+        f"Libraries: {library_versions()}. Peak memory of the whole bench process: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB.",
         f"Diffusion training budget: {args.minutes} min per public dataset (CWRU: 2 min), seed "
         f"{args.seed}. Peers run in the same process on the same windows and the same normalized "
         "features. AUROC intervals: 95 % stratified bootstrap (500 resamples).",
@@ -327,8 +329,14 @@ def render(
             f"**{demo_s:.0f} s** (target: about 5 minutes).",
             "",
         ]
+    minutes = (time.perf_counter() - args.started) / 60
+    lines += [
+        f"Wall time of this `make bench` run: **{minutes:.0f} min** (target: <= 45 min; "
+        f"{_check_text(minutes <= 45)}).",
+        "",
+    ]
     lines += summary(results)
-    lines += targets_section(results, speed)
+    lines += targets_section(results, speed, PEER_WORDS)
     for res in results:
         case, rows = res["case"], res["rows"]
         best_peer = _best_peer(rows)["auroc"]
@@ -337,10 +345,11 @@ def render(
             f"## {case.name}",
             "",
             f"Protocol: {case.protocol}. Windows: {n_fit} train, "
-            f"{n_val} held out for the threshold, {n_test} test.",
+            f"{n_val} held out for the threshold, {n_test} test. Peak memory of the bench "
+            f"process so far: {res['peak_mb']:,.0f} MB.",
             "",
             "| method | AUROC (95 % CI) | pAUC 0.1 | pixel AUROC | AUPRO | AUROC / best peer | "
-            "FAR at 1 % target | train s (steps) | score ms/item | network evals/item |",
+            "FAR at 1 % target | train s (steps) | items/s | network evals/item |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         notes = []
@@ -352,7 +361,7 @@ def render(
             lines.append(
                 f"| {r['method']} | {r['auroc']:.3f}{ci} | {fmt(r['pauc'])} | "
                 f"{fmt(r['pixel_auroc'])} | {fmt(r['aupro'])} | {r['auroc'] / best_peer:.2f} | "
-                f"{fmt(r['far'])} | {r['train_s']:.1f}{steps} | {fmt(r['ms_per_item'], '.1f')} | "
+                f"{fmt(r['far'])} | {r['train_s']:.1f}{steps} | {_items_per_s(r['ms_per_item'])} | "
                 f"{fmt(r['evals'], 'd')} |"
             )
         lines += ["", *notes] if notes else []
@@ -373,6 +382,7 @@ def render(
         if res.get("diagnosis"):
             lines += diagnosis_section(res["diagnosis"])
     lines += [
+        *citations(shared_root()),
         "## Reference figures",
         "",
         "`../shared/PEERS.md` lists peers measured on these datasets with the same protocols "
@@ -402,6 +412,7 @@ def main() -> int:
         "--no-streaming", action="store_true", help="skip the large-input memory benchmark"
     )
     args = ap.parse_args()
+    args.started = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
     results = []
@@ -412,6 +423,7 @@ def main() -> int:
                 continue
             logger.info("benchmark: %s", case.name)
             results.append(run_case(case, args.seed))
+            results[-1]["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     speed = None
     toycar = next((r for r in results if "ToyCar" in r["case"].name), None)
     if toycar is not None:

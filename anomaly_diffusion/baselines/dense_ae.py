@@ -69,9 +69,8 @@ def _errors(net: nn.Module, x: np.ndarray) -> np.ndarray:
     return (net(data) - data).pow(2).numpy()
 
 
-def dense_autoencoder(
+def fit_dense_ae(
     train: Sequence[np.ndarray],
-    test: Sequence[np.ndarray],
     *,
     spectrogram: bool,
     context: int = 5,
@@ -80,20 +79,31 @@ def dense_autoencoder(
     lr: float = 1e-3,
     seed: int = 0,
     max_minutes: float = 3.0,
+) -> nn.Module:
+    """Train the autoencoder on normalized normal items (frame vectors of spectrograms, or whole
+    flattened frames); returns it in eval mode."""
+    if spectrogram:
+        x = np.concatenate([frame_vectors(np.asarray(it), context) for it in train])
+    else:
+        x = np.stack([np.asarray(it, dtype=np.float32).reshape(-1) for it in train])
+    return _fit(x, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, max_s=60.0 * max_minutes)
+
+
+def dense_ae_scores(
+    net: nn.Module,
+    test: Sequence[np.ndarray],
+    *,
+    spectrogram: bool,
+    context: int = 5,
     smoothing_sigma: float = 1.0,
     topk_fraction: float = 0.01,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Train on normalized normal items, score the test items.
+    """Scores and maps of test items with a fitted autoencoder.
 
     Returns:
         ``(scores (N_test,), maps)``; maps ``(F, T)`` (mean error of every frame vector covering
         a cell) or ``(H, W)`` (squared error, mean over channels, smoothed).
     """
-    if spectrogram:
-        x = np.concatenate([frame_vectors(np.asarray(it), context) for it in train])
-    else:
-        x = np.stack([np.asarray(it, dtype=np.float32).reshape(-1) for it in train])
-    net = _fit(x, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, max_s=60.0 * max_minutes)
     scores, maps = [], []
     for item in test:
         item = np.asarray(item, dtype=np.float32)
@@ -113,3 +123,39 @@ def dense_autoencoder(
             maps.append(amap)
             scores.append(aggregate_map(amap, method="topk", topk_fraction=topk_fraction))
     return np.asarray(scores), maps
+
+
+def dense_autoencoder(
+    train: Sequence[np.ndarray],
+    test: Sequence[np.ndarray],
+    *,
+    spectrogram: bool,
+    context: int = 5,
+    epochs: int = 100,
+    batch_size: int = 512,
+    lr: float = 1e-3,
+    seed: int = 0,
+    max_minutes: float = 3.0,
+    smoothing_sigma: float = 1.0,
+    topk_fraction: float = 0.01,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Train on normalized normal items, score the test items (see :func:`fit_dense_ae` and
+    :func:`dense_ae_scores`)."""
+    net = fit_dense_ae(
+        train,
+        spectrogram=spectrogram,
+        context=context,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        max_minutes=max_minutes,
+    )
+    return dense_ae_scores(
+        net,
+        test,
+        spectrogram=spectrogram,
+        context=context,
+        smoothing_sigma=smoothing_sigma,
+        topk_fraction=topk_fraction,
+    )

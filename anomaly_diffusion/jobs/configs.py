@@ -26,6 +26,16 @@ class TrainJobConfig:
     seed: int = 0
     max_maps: int = 8
     resume: bool = False
+    model: str = "diffusion"
+
+    def __post_init__(self) -> None:
+        from anomaly_diffusion.baselines.detector import BASELINES
+
+        _check(
+            self.model in ("diffusion", *BASELINES),
+            f"model={self.model!r} must be diffusion or one of {', '.join(BASELINES)} "
+            "(baselines on the same features and splits, for comparison)",
+        )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,11 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
         )
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    name = f"train-{cfg.detector.modality}-{Path(cfg.data.root or cfg.data.manifest).name}"
-    with tracker.run(name, tags=run_tags("train", cfg.seed)):
+    data_name = Path(cfg.data.root or cfg.data.manifest).name
+    if cfg.model != "diffusion":
+        return _run_baseline(cfg, fit_items, val_items, test_items, tracker, data_name)
+    name = f"train-{cfg.detector.modality}-{data_name}"
+    with tracker.run(name, tags={**run_tags("train", cfg.seed), "model": "diffusion"}):
         write_yaml(run_dir / "config.yaml", log_job_config(tracker, cfg))
         detector, metrics = _fit(cfg, fit_items, val_items, tracker, val_anomalous)
         if test_items:
@@ -86,6 +90,64 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
         )
     logger.info(
         "model saved to %s%s", run_dir / "model", f" and logged as {model_uri}" if model_uri else ""
+    )
+    return metrics
+
+
+def _run_baseline(
+    cfg: TrainJobConfig, fit_items, val_items, test_items, tracker, data_name: str
+) -> dict[str, Any]:
+    """``train model=isolation_forest|pca|dense_ae``: the same reading, splits, threshold rule,
+    metrics, figures and MLflow logging as the diffusion model, for side-by-side comparison
+    (run name ``train-<model>-<data>``, tag ``model``). No model is saved: baselines are for
+    comparison, not for scoring."""
+    from anomaly_diffusion.baselines.detector import BaselineDetector
+
+    run_dir = Path(cfg.run_dir)
+    baseline = BaselineDetector(
+        cfg.model, cfg.detector, max_minutes=cfg.detector.training.max_minutes
+    )
+    name = f"train-{cfg.model}-{data_name}"
+    with tracker.run(name, tags={**run_tags("train", cfg.seed), "model": cfg.model}):
+        write_yaml(run_dir / "config.yaml", log_job_config(tracker, cfg))
+        cache = feature_cache(cfg.data)
+        det_cfg = cfg.detector
+        fit_windows, _ = load_windows(
+            fit_items,
+            source=det_cfg.source,
+            features=det_cfg.features,
+            cache=cache,
+            desc="reading training data",
+        )
+        start = time.perf_counter()
+        baseline.fit(fit_windows, seed=cfg.seed)
+        train_seconds = time.perf_counter() - start
+        val_windows, _ = read_windows(
+            baseline, val_items, desc="reading validation data", cache=cache
+        )
+        if not val_windows:
+            raise DataError(
+                "no held-out normal windows to calibrate the threshold; add training files "
+                "or raise data.val_fraction"
+            )
+        baseline.calibrate(val_windows, seed=cfg.seed)
+        metrics = empty_metrics()
+        metrics.update(
+            threshold=baseline.threshold_, train_seconds=train_seconds, network_evals_per_item=0
+        )
+        if test_items:
+            found = _evaluate(cfg, baseline, test_items, run_dir)
+            metrics.update({k: v for k, v in found.items() if v is not None})
+        metrics["n_train"] = len(fit_items)
+        write_json(run_dir / "metrics.json", metrics)
+        tracker.log_metrics({k: v for k, v in metrics.items() if k != "auroc_by_defect"})
+        tracker.log_artifact(run_dir / "metrics.json")
+        tracker.log_artifact(run_dir / "figures", folder="figures")
+    logger.info(
+        "%s baseline: AUROC %s, metrics in %s (baselines are not saved as models)",
+        cfg.model,
+        metrics.get("auroc"),
+        run_dir / "metrics.json",
     )
     return metrics
 

@@ -301,3 +301,35 @@ def test_conditions_and_label_free_tuning_from_the_cli(workdir, plant, mlflow_ur
     np.testing.assert_allclose(out["score"], scored["score"], rtol=1e-5)
     unconditional = model.predict(frame[["path"]])  # no condition column: the fallback model
     assert not np.allclose(unconditional["score"], scored["score"])
+
+
+def test_baselines_from_the_cli_are_logged_beside_the_diffusion_run(trained, workdir, plant):
+    from mlflow.tracking import MlflowClient
+
+    for name in ("isolation_forest", "pca", "dense_ae"):
+        run_cli(
+            "train",
+            f"data.root={plant['camera']}",
+            f"run_dir=runs/{name}",
+            f"model={name}",
+            "training.max_minutes=0.2",
+            cwd=workdir,
+        )
+        metrics = json.loads((workdir / "runs" / name / "metrics.json").read_text())
+        assert set(METRIC_KEYS) <= set(metrics)
+        assert 0.5 <= metrics["auroc"] <= 1.0 and metrics["network_evals_per_item"] == 0
+        assert metrics["n_train"] == 24  # the same split as the diffusion model
+        assert (metrics["n_test_normal"], metrics["n_test_anomalous"]) == (8, 12)
+        assert (workdir / "runs" / name / "figures" / "roc.png").is_file()
+        assert not (workdir / "runs" / name / "model").exists()
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("anomaly_diffusion")
+    runs = client.search_runs([exp.experiment_id], filter_string="tags.job = 'train'")
+    by_model = {r.data.tags["model"]: r for r in runs}
+    assert set(by_model) == {"diffusion", "isolation_forest", "pca", "dense_ae"}
+    assert all("auroc" in r.data.metrics and "false_alarm_rate" in r.data.metrics for r in runs)
+    assert by_model["pca"].data.metrics["pixel_auroc"] > 0.5  # PCA has residual maps
+    # only the diffusion model is registered
+    assert len(client.search_model_versions("name = 'anomaly_diffusion_camera'")) == 1
+    out = run_cli("train", f"data.root={plant['camera']}", "model=knn", cwd=workdir, ok=(2,))
+    assert "model='knn' must be diffusion or one of isolation_forest, pca, dense_ae" in out.stderr

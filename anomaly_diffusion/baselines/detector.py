@@ -1,0 +1,115 @@
+"""Baselines behind the detector's interface (``fit``, ``calibrate``, ``score``, ``threshold_``),
+so that ``train model=isolation_forest`` reads, splits, calibrates, evaluates and logs a baseline
+exactly as it does the diffusion model: same features, same normalization, same splits, same
+threshold rule, same metrics and figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from anomaly_diffusion.baselines.dense_ae import dense_ae_scores, fit_dense_ae
+from anomaly_diffusion.baselines.reference import fit_isolation_forest, fit_pca, pca_scores
+from anomaly_diffusion.data.windows import Window
+from anomaly_diffusion.detector import DetectorConfig
+from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
+from anomaly_diffusion.features.normalization import fit_normalization, normalize
+from anomaly_diffusion.metrics.severity import NormalTail
+from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
+from anomaly_diffusion.scoring.result import ScoreResult
+
+#: ``train model=<name>`` choices besides ``diffusion``.
+BASELINES = ("isolation_forest", "pca", "dense_ae")
+
+
+class BaselineDetector:
+    """IsolationForest, PCA reconstruction or the DCASE-style dense autoencoder on the model's
+    normalized features.
+
+    Args:
+        name: One of :data:`BASELINES`.
+        config: The detector config whose ``features`` (and threshold) the baseline shares.
+        max_minutes: Training budget of the dense autoencoder.
+    """
+
+    def __init__(self, name: str, config: DetectorConfig, *, max_minutes: float = 3.0) -> None:
+        if name not in BASELINES:
+            raise ConfigError(
+                f"model={name!r}: unknown; use diffusion or one of {', '.join(BASELINES)}"
+            )
+        self.name = name
+        self.config = config
+        self.max_minutes = max_minutes
+        self.model_ = None
+        self.threshold_: float | None = None
+        self.normal_tail_: NormalTail | None = None
+        self.sample_rate_: float | None = None
+        self.mean_: np.ndarray | None = None
+        self.std_: np.ndarray | None = None
+
+    @property
+    def input_channels(self) -> int | None:
+        """Channels of the model input (``None`` before fitting)."""
+        return None if self.mean_ is None else int(self.mean_.shape[0])
+
+    @property
+    def _spectrogram(self) -> bool:
+        return self.config.features.kind in ("stft", "log_mel")
+
+    def _inputs(self, windows: Sequence[Window]) -> list[np.ndarray]:
+        shapes = {w.features.shape for w in windows}
+        if len(shapes) > 1 and self.name != "dense_ae":
+            raise DataError(
+                f"model={self.name} needs windows of one shape, got {sorted(shapes)[:3]}...; "
+                "set features.window_seconds so that every window has the same length"
+            )
+        return [normalize(w.features, self.mean_, self.std_) for w in windows]
+
+    def fit(self, windows: Sequence[Window], *, seed: int = 0) -> BaselineDetector:
+        """Fit the normalization and the baseline on normal windows."""
+        if not windows:
+            raise DataError("no training windows: every training file failed or none was given")
+        per_row = self.config.features.kind != "frame"
+        self.mean_, self.std_ = fit_normalization([w.features for w in windows], per_row=per_row)
+        self.sample_rate_ = windows[0].sample_rate
+        x = self._inputs(windows)
+        if self.name == "isolation_forest":
+            self.model_ = fit_isolation_forest(x, seed=seed)
+        elif self.name == "pca":
+            self.model_ = fit_pca(x)
+        else:
+            self.model_ = fit_dense_ae(
+                x, spectrogram=self._spectrogram, seed=seed, max_minutes=self.max_minutes
+            )
+        return self
+
+    def score(self, windows: Sequence[Window], *, seed: int = 0) -> ScoreResult:
+        """Scores (and maps, for PCA and the autoencoder) of windows."""
+        if self.model_ is None:
+            raise NotFittedError(f"{self.name} baseline is not fitted; call fit() first")
+        x = self._inputs(windows)
+        if self.name == "isolation_forest":
+            flat = np.stack([a.reshape(-1) for a in x])
+            scores = -self.model_.score_samples(flat)
+            maps = [np.zeros(a.shape[1:], dtype=np.float32) for a in x]  # no localization
+        elif self.name == "pca":
+            scores, maps = pca_scores(self.model_, x)
+        else:
+            scores, maps = dense_ae_scores(self.model_, x, spectrogram=self._spectrogram)
+        scores = np.asarray(scores, dtype=np.float64)
+        return ScoreResult(
+            scores=scores,
+            maps=maps,
+            threshold=self.threshold_,
+            network_evals_per_item=0,
+            severity=None if self.normal_tail_ is None else self.normal_tail_.severity(scores),
+        )
+
+    def calibrate(self, normal: Sequence[Window], *, seed: int = 0, anomalous=()) -> None:
+        """Threshold at ``threshold.false_alarm_rate`` of held-out normal scores (as the
+        diffusion model's default rule)."""
+        scores = self.score(normal, seed=seed).scores
+        rate = self.config.threshold.false_alarm_rate
+        self.threshold_ = false_alarm_threshold(scores, target_far=rate)
+        self.normal_tail_ = NormalTail.fit(scores)
