@@ -57,19 +57,23 @@ class BaselineDetector:
     def _spectrogram(self) -> bool:
         return self.config.features.kind in ("stft", "log_mel")
 
-    def _inputs(self, windows: Sequence[Window]) -> list[np.ndarray]:
+    def _check_shapes(self, windows: Sequence[Window]) -> None:
         shapes = {w.features.shape for w in windows}
-        if len(shapes) > 1 and self.name != "dense_ae":
+        if len(shapes) > 1 and (self.name != "dense_ae" or len({s[:2] for s in shapes}) > 1):
             raise DataError(
-                f"model={self.name} needs windows of one shape, got {sorted(shapes)[:3]}...; "
+                f"model={self.name} needs windows of one shape, got {sorted(shapes)[:3]}; "
                 "set features.window_seconds so that every window has the same length"
             )
+
+    def _inputs(self, windows: Sequence[Window]) -> list[np.ndarray]:
+        self._check_shapes(windows)
         return [normalize(w.features, self.mean_, self.std_) for w in windows]
 
     def fit(self, windows: Sequence[Window], *, seed: int = 0) -> BaselineDetector:
         """Fit the normalization and the baseline on normal windows."""
         if not windows:
             raise DataError("no training windows: every training file failed or none was given")
+        self._check_shapes(windows)
         per_row = self.config.features.kind != "frame"
         self.mean_, self.std_ = fit_normalization([w.features for w in windows], per_row=per_row)
         self.sample_rate_ = windows[0].sample_rate
