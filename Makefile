@@ -42,6 +42,18 @@ bench: $(STAMP)  ## benchmarks -> BENCHMARKS.md (run alone: no other CPU jobs)
 ui: $(STAMP)  ## MLflow UI on the local store, http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
+MODEL       ?= models:/anomaly_diffusion_acoustic@champion
+INPUT       ?= data/incoming
+NIGHTLY_DIR ?= outputs/nightly
+TODAY       := $(shell date +%F)
+
+nightly: $(STAMP)  ## score files new since the last run (since=last) and write the day's report
+	mkdir -p $(NIGHTLY_DIR)
+	$(BIN)/anomaly-diffusion score model=$(MODEL) input='$(INPUT)' since=last \
+		output=$(NIGHTLY_DIR)/$(TODAY).parquet; test $$? -le 3
+	$(BIN)/anomaly-diffusion report input=$(NIGHTLY_DIR)/$(TODAY).parquet \
+		output=$(NIGHTLY_DIR)/$(TODAY).html
+
 clean:  ## remove generated outputs (keeps .venv; `make clean-all` removes it too)
 	rm -rf outputs mlartifacts mlruns mlflow.db .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +

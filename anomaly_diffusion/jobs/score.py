@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -63,8 +64,10 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
     items = with_condition_table(resolve_inputs(cfg.input), cfg.condition_table)
     if cfg.asset:
         items = [replace(it, asset=cfg.asset) for it in items]
+    items, watermark = _new_items(items, cfg)
     output = Path(cfg.output)
-    with tracker.run(f"score-{detector.config.modality}", tags=run_tags("score", cfg.seed)):
+    tags = {**run_tags("score", cfg.seed), "input": cfg.input}
+    with tracker.run(f"score-{detector.config.modality}", tags=tags):
         effective = flatten({"scoring": to_dict(detector.config.scoring)})
         log_job_config(tracker, cfg, n_inputs=len(items), **effective)
         on_chunk = None if cfg.maps == "none" else _map_writer(cfg, output)
@@ -85,10 +88,49 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
                 "anomalous": summary.anomalous,
                 "failed": summary.failed,
                 "seconds": summary.seconds,
+                "watermark": watermark,
             }
         )
         tracker.log_artifact(output)
     return summary
+
+
+def _new_items(items: list, cfg: ScoreJobConfig) -> tuple[list, float | None]:
+    """Inputs modified after ``cfg.since`` and the new watermark (the newest modification time
+    among all inputs, in Unix seconds; ``None`` when no input file exists)."""
+    times = {it.path: _mtime(it.path) for it in items}
+    known = [t for t in times.values() if t is not None]
+    if cfg.since is None:
+        return items, max(known, default=None)
+    if cfg.since == "last":
+        from anomaly_diffusion.tracking.watermark import last_watermark
+
+        since = last_watermark(
+            cfg.input, tracking_uri=cfg.tracking.uri, experiment=cfg.tracking.experiment
+        )
+    else:
+        since = datetime.fromisoformat(cfg.since).timestamp()
+    if since is None:
+        logger.info(
+            "since=last: no earlier finished run on input=%s, scoring everything", cfg.input
+        )
+        return items, max(known, default=None)
+    fresh = [it for it in items if times[it.path] is None or times[it.path] > since]
+    logger.info(
+        "since=%s: %d of %d input(s) modified after %s",
+        cfg.since,
+        len(fresh),
+        len(items),
+        datetime.fromtimestamp(since).isoformat(timespec="seconds"),
+    )
+    return fresh, max([since, *known])
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return None  # missing files are reported by the readers
 
 
 def _map_writer(cfg: ScoreJobConfig, output: Path):
