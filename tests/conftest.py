@@ -30,6 +30,30 @@ def require_dataset(name: str) -> Path:
     pytest.skip(reason)
 
 
+def _absent(reason: str) -> None:
+    """Skip, except under CI=true where a missing prerequisite is a failure."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of a Chromium binary (Debian's ``chromium``, installed by ``make test``)."""
+    import shutil
+
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if not found:
+        _absent("chromium not found: apt-get install chromium (make test does it) or set CHROMIUM")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _absent("playwright (Python) not installed: pip install -e '.[dev]'")
+    return found
+
+
 @pytest.fixture(scope="session")
 def plant(tmp_path_factory) -> dict[str, Path]:
     """The built-in synthetic plant (vibration, acoustic, camera), generated once per session."""

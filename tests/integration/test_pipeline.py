@@ -132,6 +132,38 @@ def test_score_from_registry_then_report(trained, workdir, plant):
     assert 'src="http' not in html
 
 
+def test_report_renders_in_headless_chromium(trained, workdir, chromium):
+    """The report of the previous test in a real browser: no console errors, every image
+    decoded, and a screenshot that is not blank."""
+    import io
+
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    report = workdir / "report.html"
+    assert report.is_file()
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report.as_uri(), wait_until="load")
+        images = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight])"
+        )
+        shot = page.screenshot(full_page=True)
+        title = page.title()
+        browser.close()
+    assert errors == []
+    assert len(images) >= 2
+    assert all(done and w > 0 and h > 0 for done, w, h in images), images
+    pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=float)
+    assert pixels.shape[1] == 1280 and pixels.shape[0] >= 900
+    assert pixels.std() > 10  # text, plots and maps, not a blank page
+    assert title
+
+
 def test_every_model_uri_form_scores_the_same(trained, workdir, plant):
     from mlflow.tracking import MlflowClient
 
