@@ -3,7 +3,7 @@ PYTHON      ?= python3
 VENV        ?= .venv
 BIN         := $(VENV)/bin
 TORCH_SPEC  ?= torch==2.13.0
-EXTRAS      ?= dev
+EXTRAS      ?= dev,spark
 STAMP       := $(VENV)/.installed
 
 .PHONY: install demo test test-fast lint format bench ui nightly clean chromium

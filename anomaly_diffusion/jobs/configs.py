@@ -92,11 +92,16 @@ class ScoreJobConfig:
         since: ``last``: only files modified after the newest file the last finished score run
             of the same ``input`` saw (kept in MLflow); or a date/time (``2026-11-24``,
             ``2026-11-24T06:00``): only files modified after it; ``None``: every file.
+        engine: ``local`` (this process) or ``spark`` (the MLflow pyfunc as a Spark UDF, one
+            row per window; ``output`` becomes a folder of Parquet partitioned by asset).
+        spark_master: Spark master URL for ``engine=spark`` (``local[2]``, ``yarn``, ...).
     """
 
     model: str = ""
     input: str = ""
     since: str | None = None
+    engine: str = "local"
+    spark_master: str = "local[2]"
     output: str = "outputs/scores.parquet"
     maps: str = "anomalous"
     maps_dir: str | None = None
@@ -119,6 +124,14 @@ class ScoreJobConfig:
         _check(
             self.output.endswith((".parquet", ".csv")),
             f"output={self.output}: use a .parquet (or .csv) file name",
+        )
+        _check(
+            self.engine in ("local", "spark"),
+            f"engine={self.engine!r}; use 'local' or 'spark'",
+        )
+        _check(
+            self.engine == "local" or self.output.endswith(".parquet"),
+            f"output={self.output}: engine=spark writes partitioned Parquet; name it *.parquet",
         )
         if self.since is not None and self.since != "last":
             try:
