@@ -94,14 +94,15 @@ class ScoreJobConfig:
             ``2026-11-24T06:00``): only files modified after it; ``None``: every file.
         engine: ``local`` (this process) or ``spark`` (the MLflow pyfunc as a Spark UDF, one
             row per window; ``output`` becomes a folder of Parquet partitioned by asset).
-        spark_master: Spark master URL for ``engine=spark`` (``local[2]``, ``yarn``, ...).
+        spark_master: Spark master URL for ``engine=spark`` (``local[2]``, ``yarn``, ...);
+            ``None``: the master ``spark-submit`` was given.
     """
 
     model: str = ""
     input: str = ""
     since: str | None = None
     engine: str = "local"
-    spark_master: str = "local[2]"
+    spark_master: str | None = "local[2]"
     output: str = "outputs/scores.parquet"
     maps: str = "anomalous"
     maps_dir: str | None = None

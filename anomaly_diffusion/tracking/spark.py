@@ -36,9 +36,9 @@ def result_ddl() -> str:
     return ", ".join(fields)
 
 
-def spark_session(master: str):
-    """A Spark session (``local[2]`` by default); Python workers use one torch thread each so
-    that N workers share N cores instead of oversubscribing them."""
+def spark_session(master: str | None):
+    """A Spark session on ``master`` (``None``: the one ``spark-submit`` gives); Python workers
+    use one torch thread each so that N workers share N cores instead of oversubscribing them."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -46,9 +46,9 @@ def spark_session(master: str):
             "engine=spark needs pyspark: pip install 'anomaly_diffusion[spark]' (and Java 17)"
         ) from exc
     os.environ.setdefault("PYSPARK_PYTHON", shutil.which("python") or "python")
+    builder = SparkSession.builder.master(master) if master else SparkSession.builder
     return (
-        SparkSession.builder.master(master)
-        .appName("anomaly-diffusion score")
+        builder.appName("anomaly-diffusion score")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "64")
@@ -59,7 +59,7 @@ def spark_session(master: str):
 
 
 def score_on_spark(
-    model_uri: str, rows: pd.DataFrame, output: Path, *, master: str, model_label: str
+    model_uri: str, rows: pd.DataFrame, output: Path, *, master: str | None, model_label: str
 ) -> pd.DataFrame:
     """Score ``rows`` (``path, start_s, end_s, asset`` + condition columns, one window each)
     on Spark; write ``output`` (a folder of Parquet partitioned by ``asset``) atomically and
