@@ -42,11 +42,19 @@ def _sorted(table: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["path", "start_s"], na_position="first").reset_index(drop=True)
 
 
+@pytest.fixture(scope="module")
+def models(plant, tmp_path_factory) -> dict[str, Path]:
+    """Quick CLI-trained models, one per modality scored here."""
+    work = tmp_path_factory.mktemp("spark_models")
+    for modality in ("vibration", "camera"):
+        _cli("train", f"data.root={plant[modality]}", f"run_dir={modality}", *QUICK, cwd=work)
+    return {m: work / m / "model" for m in ("vibration", "camera")}
+
+
 @pytest.mark.parametrize("modality", ["vibration", "camera"])
-def test_spark_engine_equals_local(spark_ready, plant, tmp_path, modality):
-    _cli("train", f"data.root={plant[modality]}", "run_dir=run", *QUICK, cwd=tmp_path)
+def test_spark_engine_equals_local(spark_ready, models, plant, tmp_path, modality):
     inputs = plant[modality] / "test"
-    common = [f"model={tmp_path / 'run' / 'model'}", f"input={inputs}", "maps=none"]
+    common = [f"model={models[modality]}", f"input={inputs}", "maps=none"]
     _cli("score", *common, "output=local.parquet", "tracking.enabled=false", cwd=tmp_path, ok=(0,))
     out = _cli(
         "score",
