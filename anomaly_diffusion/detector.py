@@ -437,8 +437,10 @@ def _window_noise(
     scheduler: NoiseScheduler, window: Window, seed: int, n_repeats: int
 ) -> torch.Tensor:
     """``(R, C, H, W)`` noise (the scheduler's kind) determined by the seed and the window's
-    identity."""
-    key = f"{Path(window.item.path).name}|{window.start_s}".encode()
+    identity: file name and start time to the microsecond (so a window read whole, streamed in
+    blocks or planned as a Spark row gets the same draws)."""
+    start = "None" if window.start_s is None else f"{window.start_s:.6f}"
+    key = f"{Path(window.item.path).name}|{start}".encode()
     generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key))
     return scheduler.sample_noise((n_repeats, *window.features.shape), generator=generator)
 

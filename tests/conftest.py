@@ -21,13 +21,34 @@ def require_dataset(name: str) -> Path:
     path = shared_data_root() / name
     if path.is_dir():
         return path
-    reason = (
+    _absent(
         f"public dataset {name!r} not found at {path}; set ANOMALY_DIFFUSION_DATA to the "
         "folder holding it (see ../shared/data/README.md)"
     )
+
+
+def _absent(reason: str) -> None:
+    """Skip, except under CI=true where a missing prerequisite is a failure."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of a Chromium binary (Debian's ``chromium``, installed by ``make test``)."""
+    import shutil
+
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if not found:
+        _absent("chromium not found: apt-get install chromium (make test does it) or set CHROMIUM")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _absent("playwright (Python) not installed: pip install -e '.[dev]'")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -72,6 +72,18 @@ def cmd_report(overrides: list[str]) -> int:
     return 0
 
 
+def cmd_promote(overrides: list[str]) -> int:
+    from anomaly_diffusion.jobs.configs import PromoteJobConfig
+    from anomaly_diffusion.jobs.promote import run_promote
+
+    done = run_promote(build(PromoteJobConfig, to_plain(compose_config("promote", overrides))))
+    _say(done.table())
+    before = f" (was v{done.old.version})" if done.old else " (new alias)"
+    _say(f"{done.name}@{done.alias} -> v{done.new.version}{before}")
+    _say(f"score with: model=models:/{done.name}@{done.alias}")
+    return 0
+
+
 def cmd_demo(overrides: list[str]) -> int:
     from anomaly_diffusion.jobs.demo import plant_root, run_demo
 

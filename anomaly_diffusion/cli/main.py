@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "metrics of a saved model on a labelled dataset (writes run_dir/metrics.json)",
     "score": "score files/folders/globs/manifests to a Parquet table with maps",
     "report": "write a self-contained HTML report from a score table",
+    "promote": "point a registry alias (champion) at a model version, metrics compared",
     "demo": "synthetic plant end to end: train per modality, score, report",
 }
 USAGE = """usage: anomaly-diffusion <command> [key=value ...]   (Hydra overrides)
@@ -30,6 +31,7 @@ examples:
   anomaly-diffusion evaluate model=OUT/model data.root=DIR run_dir=EVAL
   anomaly-diffusion score model=models:/anomaly_diffusion_camera@champion input=DIR output=s.parquet
   anomaly-diffusion report input=s.parquet output=report.html
+  anomaly-diffusion promote model=anomaly_diffusion_camera version=2 alias=champion
   anomaly-diffusion demo
 
 'anomaly-diffusion <command> --help' shows that command's configuration and config groups.

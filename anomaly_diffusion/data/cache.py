@@ -19,7 +19,7 @@ from anomaly_diffusion.data.windows import Window
 logger = logging.getLogger(__name__)
 
 #: Bump when the meaning of cached features changes (feature code, Window fields).
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 class FeatureCache:
@@ -100,8 +100,8 @@ class FeatureCache:
         return windows
 
 
-_OPTIONAL_ARRAYS = ("mask", "freqs_hz")
-_SCALARS = ("start_s", "end_s", "label", "frame_s", "sample_rate")
+_OPTIONAL_ARRAYS = ("mask", "freqs_hz", "row_labels")
+_SCALARS = ("start_s", "end_s", "label", "frame_s", "sample_rate", "row_start")
 
 
 def _save(path: Path, windows: list[Window]) -> None:

@@ -41,6 +41,8 @@ class Window:
         frame_s: Seconds per column (spectrograms and sensor windows).
         source_size: ``(H, W)`` of the original image, to map peaks back to its pixels.
         sample_rate: Hz of the signal/table it was cut from (``None`` for images).
+        row_start: Labelled tables: index of the window's first row (sample) in the table.
+        row_labels: Labelled tables: the 0/1 label of each row of the window ``(N,)``.
     """
 
     features: np.ndarray
@@ -53,6 +55,8 @@ class Window:
     frame_s: float | None = None
     source_size: tuple[int, int] | None = None
     sample_rate: float | None = None
+    row_start: int | None = None
+    row_labels: np.ndarray | None = None
 
 
 def extract_windows(
@@ -227,10 +231,13 @@ def _signal_window(rec: Recording, item: Item, cfg: FeatureConfig, start: int, s
     chunk = rec.data[:, start:stop]
     start_s, end_s = rec.offset_s + start / rec.rate, rec.offset_s + stop / rec.rate
     label = item.label
+    rows = {}
     if rec.labels is not None:  # labelled table rows: a window is anomalous if any row is
         label = int(rec.labels[start:stop].max())
+        rows = {"row_start": start, "row_labels": np.asarray(rec.labels[start:stop])}
     if rec.kind == "table":
         return Window(
+            **rows,
             features=sensor_window(chunk),
             item=item,
             start_s=start_s,
@@ -269,4 +276,5 @@ def _signal_window(rec: Recording, item: Item, cfg: FeatureConfig, start: int, s
         freqs_hz=freqs,
         frame_s=cfg.hop_length / rec.rate,
         sample_rate=rec.rate,
+        **rows,
     )

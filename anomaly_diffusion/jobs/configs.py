@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from anomaly_diffusion.config import (
     DataConfig,
@@ -88,10 +89,20 @@ class ScoreJobConfig:
         asset: Asset name for every input (``None``: each file's parent folder / manifest).
         resample: Resample signals whose rate differs from the model's (``None``: as trained).
         condition_table: Operating conditions per file name, for conditioned models.
+        since: ``last``: only files modified after the newest file the last finished score run
+            of the same ``input`` saw (kept in MLflow); or a date/time (``2026-11-24``,
+            ``2026-11-24T06:00``): only files modified after it; ``None``: every file.
+        engine: ``local`` (this process) or ``spark`` (the MLflow pyfunc as a Spark UDF, one
+            row per window; ``output`` becomes a folder of Parquet partitioned by asset).
+        spark_master: Spark master URL for ``engine=spark`` (``local[2]``, ``yarn``, ...);
+            ``None``: the master ``spark-submit`` was given.
     """
 
     model: str = ""
     input: str = ""
+    since: str | None = None
+    engine: str = "local"
+    spark_master: str | None = "local[2]"
     output: str = "outputs/scores.parquet"
     maps: str = "anomalous"
     maps_dir: str | None = None
@@ -115,6 +126,23 @@ class ScoreJobConfig:
             self.output.endswith((".parquet", ".csv")),
             f"output={self.output}: use a .parquet (or .csv) file name",
         )
+        _check(
+            self.engine in ("local", "spark"),
+            f"engine={self.engine!r}; use 'local' or 'spark'",
+        )
+        _check(
+            self.engine == "local" or self.output.endswith(".parquet"),
+            f"output={self.output}: engine=spark writes partitioned Parquet; name it *.parquet",
+        )
+        if self.since is not None and self.since != "last":
+            try:
+                datetime.fromisoformat(str(self.since))
+            except ValueError:
+                _check(False, f"since={self.since!r}: use 'last' or a date such as 2026-11-24")
+        _check(
+            self.since != "last" or self.tracking.enabled,
+            "since=last keeps its watermark in MLflow: leave tracking enabled (tracking.uri=...)",
+        )
 
 
 @dataclass(frozen=True)
@@ -134,3 +162,24 @@ class ReportJobConfig:
         )
         _check(self.output.endswith(".html"), f"output={self.output}: use a .html file name")
         _check(self.top_n >= 1, f"top_n={self.top_n} must be >= 1")
+
+
+@dataclass(frozen=True)
+class PromoteJobConfig:
+    """``anomaly-diffusion promote``: move a registry alias to a model version."""
+
+    model: str = ""
+    version: int = 0
+    alias: str = "champion"
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+    def __post_init__(self) -> None:
+        _check(
+            bool(self.model) and self.version > 0,
+            "model=<registered name> and version=<N> are required, e.g. "
+            "model=anomaly_diffusion_camera version=3 alias=champion",
+        )
+        _check(
+            bool(self.alias) and str(self.alias).replace("_", "").isalnum(),
+            f"alias={self.alias!r}: use letters, digits and '_' (e.g. champion)",
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,13 @@ from anomaly_diffusion.metrics import (
     detection_metrics,
     pixel_auroc,
 )
-from anomaly_diffusion.scoring.result import ScoreResult
+from anomaly_diffusion.metrics.pointwise import (
+    labelled_intervals,
+    pointwise_metrics,
+    row_scores,
+    time_hit_rate,
+)
+from anomaly_diffusion.scoring.result import ScoreResult, peak_location
 
 METRIC_KEYS = (
     "auroc",
@@ -28,6 +35,11 @@ METRIC_KEYS = (
     "false_alarm_rate",
     "pixel_auroc",
     "aupro",
+    "pointwise_auroc",
+    "pointwise_f1",
+    "pointwise_precision",
+    "pointwise_recall",
+    "time_hit_rate",
     "auroc_by_defect",
     "n_train",
     "n_test_normal",
@@ -69,4 +81,55 @@ def evaluate_windows(
         maps = np.stack([result.maps[i] for i in masked])
         metrics["pixel_auroc"] = pixel_auroc(masks, maps)
         metrics["aupro"] = aupro(masks, maps)
+    if any(w.row_labels is not None for w in windows):
+        metrics.update(table_metrics(windows, result))
     return metrics, result
+
+
+def table_metrics(windows: Sequence[Window], result: ScoreResult) -> dict[str, Any]:
+    """Point-wise metrics over the rows of labelled tables (each row scored by the highest
+    window covering it) and the time-localization hit rate (share of labelled row intervals
+    holding the map peak of an alarmed window, within two map columns)."""
+    by_file: dict[str, list[int]] = defaultdict(list)
+    for i, w in enumerate(windows):
+        if w.row_labels is not None:
+            by_file[w.item.path].append(i)
+    thresholds = np.broadcast_to(
+        np.asarray(np.inf if result.threshold is None else result.threshold, dtype=float),
+        result.scores.shape,
+    )
+    labels, scores, row_thresholds, intervals, peaks = [], [], [], [], []
+    for path, idx in by_file.items():
+        n = max(windows[i].row_start + len(windows[i].row_labels) for i in idx)
+        file_labels = np.zeros(n, dtype=np.int64)
+        for i in idx:
+            w = windows[i]
+            file_labels[w.row_start : w.row_start + len(w.row_labels)] = w.row_labels
+        spans = [
+            (windows[i].row_start, windows[i].row_start + len(windows[i].row_labels)) for i in idx
+        ]
+        labels.append(file_labels)
+        scores.append(row_scores(n, spans, result.scores[idx]))
+        row_thresholds.append(np.full(n, thresholds[idx[0]]))
+        rate = windows[idx[0]].sample_rate or 1.0
+        tolerance = 2 * (windows[idx[0]].frame_s or 1.0 / rate)
+        intervals += [
+            (path, a / rate, b / rate, tolerance) for a, b in labelled_intervals(file_labels)
+        ]
+        peaks += [
+            (path, peak_location(windows[i], result.maps[i])["peak_time_s"])
+            for i in idx
+            if result.scores[i] > thresholds[i]
+        ]
+    out = pointwise_metrics(
+        np.concatenate(labels), np.concatenate(scores), np.concatenate(row_thresholds)
+    )
+    out.pop("pointwise_rows")
+    hits = [
+        time_hit_rate(
+            [(a, b)], [t for p, t in peaks if p == path and t is not None], tolerance_s=tol
+        )
+        for path, a, b, tol in intervals
+    ]
+    out["time_hit_rate"] = float(np.mean(hits)) if hits else None
+    return out

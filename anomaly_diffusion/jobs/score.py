@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ import pandas as pd
 from anomaly_diffusion.config import flatten, to_dict
 from anomaly_diffusion.data.dataset import resolve_inputs, with_condition_table
 from anomaly_diffusion.detector import load_detector
+from anomaly_diffusion.errors import ConfigError
 from anomaly_diffusion.inference import score_items
 from anomaly_diffusion.jobs.common import (
     log_job_config,
@@ -63,14 +65,19 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
     items = with_condition_table(resolve_inputs(cfg.input), cfg.condition_table)
     if cfg.asset:
         items = [replace(it, asset=cfg.asset) for it in items]
+    items, watermark = _new_items(items, cfg)
     output = Path(cfg.output)
-    with tracker.run(f"score-{detector.config.modality}", tags=run_tags("score", cfg.seed)):
+    tags = {**run_tags("score", cfg.seed), "input": cfg.input}
+    with tracker.run(f"score-{detector.config.modality}", tags=tags):
         effective = flatten({"scoring": to_dict(detector.config.scoring)})
         log_job_config(tracker, cfg, n_inputs=len(items), **effective)
-        on_chunk = None if cfg.maps == "none" else _map_writer(cfg, output)
-        frame = score_items(detector, items, seed=cfg.seed, on_chunk=on_chunk)
-        frame["model_uri"] = cfg.model
-        write_table(frame, output)
+        if cfg.engine == "spark":
+            frame = _score_on_spark(cfg, detector, items, output)
+        else:
+            on_chunk = None if cfg.maps == "none" else _map_writer(cfg, output)
+            frame = score_items(detector, items, seed=cfg.seed, on_chunk=on_chunk)
+            frame["model_uri"] = cfg.model
+            write_table(frame, output)
         scored = frame["error"].isna()
         summary = ScoreSummary(
             output=output,
@@ -85,10 +92,84 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
                 "anomalous": summary.anomalous,
                 "failed": summary.failed,
                 "seconds": summary.seconds,
+                "watermark": watermark,
             }
         )
         tracker.log_artifact(output)
     return summary
+
+
+def _score_on_spark(cfg: ScoreJobConfig, detector, items: list, output: Path) -> pd.DataFrame:
+    """One Spark row per planned window, scored by the pyfunc as a Spark UDF."""
+    from anomaly_diffusion.data.plan import plan_windows, unplannable
+    from anomaly_diffusion.tracking.mlflow_tracker import is_model_uri
+    from anomaly_diffusion.tracking.spark import score_on_spark
+
+    if bad := unplannable(items):
+        raise ConfigError(
+            f"engine=spark cannot cut {len(bad)} input(s) into windows ahead of reading "
+            f"(e.g. {bad[0]}): sensor tables and videos are scored with engine=local"
+        )
+    if cfg.maps != "none":
+        logger.warning("engine=spark writes no map PNGs; score alarms again locally for maps")
+    if cfg.seed != 0:
+        logger.warning("engine=spark scores with the pyfunc's seed 0 (seed=%d ignored)", cfg.seed)
+    source, features = detector.config.source, detector.config.features
+    planned = [w for it in items for w in plan_windows(it, source=source, features=features)]
+    rows = pd.DataFrame(
+        [
+            {
+                "path": it.path,
+                "start_s": it.start_s,
+                "end_s": it.end_s,
+                "asset": it.asset,
+                **dict(it.conditions),
+            }
+            for it in planned
+        ]
+    )
+    for col in ("start_s", "end_s"):
+        rows[col] = rows[col].astype(float)
+    model_uri = cfg.model if is_model_uri(cfg.model) else str(Path(cfg.model).resolve())
+    return score_on_spark(model_uri, rows, output, master=cfg.spark_master, model_label=cfg.model)
+
+
+def _new_items(items: list, cfg: ScoreJobConfig) -> tuple[list, float | None]:
+    """Inputs modified after ``cfg.since`` and the new watermark (the newest modification time
+    among all inputs, in Unix seconds; ``None`` when no input file exists)."""
+    times = {it.path: _mtime(it.path) for it in items}
+    known = [t for t in times.values() if t is not None]
+    if cfg.since is None:
+        return items, max(known, default=None)
+    if cfg.since == "last":
+        from anomaly_diffusion.tracking.watermark import last_watermark
+
+        since = last_watermark(
+            cfg.input, tracking_uri=cfg.tracking.uri, experiment=cfg.tracking.experiment
+        )
+    else:
+        since = datetime.fromisoformat(cfg.since).timestamp()
+    if since is None:
+        logger.info(
+            "since=last: no earlier finished run on input=%s, scoring everything", cfg.input
+        )
+        return items, max(known, default=None)
+    fresh = [it for it in items if times[it.path] is None or times[it.path] > since]
+    logger.info(
+        "since=%s: %d of %d input(s) modified after %s",
+        cfg.since,
+        len(fresh),
+        len(items),
+        datetime.fromtimestamp(since).isoformat(timespec="seconds"),
+    )
+    return fresh, max([since, *known])
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return None  # missing files are reported by the readers
 
 
 def _map_writer(cfg: ScoreJobConfig, output: Path):

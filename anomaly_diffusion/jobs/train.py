@@ -21,17 +21,20 @@ from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.inference import read_windows
 from anomaly_diffusion.jobs.common import (
     feature_cache,
+    git_commit,
     log_job_config,
     make_tracker,
     run_tags,
     seed_everything,
     write_json,
     write_table,
+    write_text_atomic,
     write_yaml,
 )
 from anomaly_diffusion.jobs.configs import TrainJobConfig
 from anomaly_diffusion.jobs.evaluation import empty_metrics, evaluate_windows
 from anomaly_diffusion.jobs.maps import write_maps
+from anomaly_diffusion.jobs.model_card import model_card
 from anomaly_diffusion.reports.evaluation_plots import save_evaluation_plots
 from anomaly_diffusion.scoring.chooser import choose_scoring
 from anomaly_diffusion.training.loop import CheckpointPlan
@@ -83,10 +86,25 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
         tracker.log_metrics(
             {f"auroc_{k}": v for k, v in (metrics["auroc_by_defect"] or {}).items()}
         )
+        card = model_card(
+            cfg,
+            metrics,
+            commit=git_commit(),
+            counts={
+                "train files": len({it.path for it in fit_items}),
+                "validation files": len({it.path for it in val_items}),
+                "test files": len({it.path for it in test_items}),
+            },
+        )
+        write_text_atomic(run_dir / "model_card.md", card)
         tracker.log_artifact(run_dir / "metrics.json")
+        tracker.log_artifact(run_dir / "model_card.md")
         tracker.log_artifact(run_dir / "figures", folder="figures")
+        registered = cfg.tracking.registered_model_name if cfg.tracking.enabled else None
+        if registered:
+            _parity_gate(detector, run_dir / "model", test_items or val_items)
         model_uri = tracker.log_model(
-            _detector_dir(run_dir / "model"), registered_name=cfg.tracking.registered_model_name
+            _detector_dir(run_dir / "model"), registered_name=registered, card=card
         )
     logger.info(
         "model saved to %s%s", run_dir / "model", f" and logged as {model_uri}" if model_uri else ""
@@ -240,6 +258,32 @@ def _evaluate(cfg: TrainJobConfig, detector, test_items, run_dir: Path) -> dict[
     if failed:
         logger.warning("%d test file(s) could not be scored", len(failed))
     return metrics
+
+
+def _parity_gate(detector, model_dir: Path, items, *, n: int = 3) -> None:
+    """Refuse to register a model whose pyfunc does not score golden inputs (the first ``n``
+    readable items) exactly as the in-process detector (tolerance 1e-5)."""
+    from anomaly_diffusion.inference import score_items
+    from anomaly_diffusion.tracking.parity import parity_check
+
+    golden = list(items)[:n]
+    if not golden:
+        return
+    expected = score_items(detector, golden, seed=0)
+    inputs = pd.DataFrame(
+        [
+            {
+                "path": it.path,
+                "start_s": it.start_s,
+                "end_s": it.end_s,
+                "asset": it.asset,
+                **dict(it.conditions),
+            }
+            for it in golden
+        ]
+    ).dropna(axis=1, how="all")
+    diff = parity_check(model_dir, expected, inputs)
+    logger.info("parity gate passed on %d golden input(s): max |diff| %.2g", len(golden), diff)
 
 
 def _save_model(detector: DiffusionAnomalyDetector, target: Path) -> None:

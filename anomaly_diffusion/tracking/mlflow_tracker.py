@@ -18,6 +18,7 @@ from anomaly_diffusion.errors import ConfigError, TrackingError
 from anomaly_diffusion.tracking.pyfunc import (
     DETECTOR_ARTIFACT,
     DetectorPyfunc,
+    condition_names,
     detector_dir_of,
     requirements,
     signature,
@@ -86,15 +87,21 @@ class MlflowTracker:
     def log_config(self, config: Mapping[str, Any]) -> None:
         mlflow.log_dict(dict(config), "config.yaml")
 
-    def log_model(self, detector_dir: str | Path, *, registered_name: str | None) -> str | None:
+    def log_model(
+        self, detector_dir: str | Path, *, registered_name: str | None, card: str | None = None
+    ) -> str | None:
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=DetectorPyfunc(),
             artifacts={DETECTOR_ARTIFACT: str(detector_dir)},
-            signature=signature(),
+            signature=signature(condition_names(detector_dir)),
             pip_requirements=requirements(),
             registered_model_name=registered_name,
         )
+        if registered_name and card and self._run is not None:
+            from anomaly_diffusion.tracking.registry import describe_version
+
+            describe_version(registered_name, self._run.info.run_id, card, tracking_uri=self.uri)
         logger.info(
             "logged model %s%s",
             info.model_uri,

@@ -83,17 +83,21 @@ def requirements() -> list[str]:
 
 def save_pyfunc(detector_dir: str | Path, path: str | Path) -> Path:
     """Write an MLflow pyfunc model folder at ``path`` around a saved detector folder."""
-    meta = json.loads((Path(detector_dir) / "detector.json").read_text())
-    conditions = meta.get("conditions") or {}
-    names = (*conditions.get("categorical", {}), *conditions.get("numeric", {}))
     mlflow.pyfunc.save_model(
         path=str(path),
         python_model=DetectorPyfunc(),
         artifacts={DETECTOR_ARTIFACT: str(detector_dir)},
-        signature=signature(tuple(names)),
+        signature=signature(condition_names(detector_dir)),
         pip_requirements=requirements(),
     )
     return Path(path)
+
+
+def condition_names(detector_dir: str | Path) -> tuple[str, ...]:
+    """Operating-condition columns a saved detector reads (its pyfunc input columns)."""
+    meta = json.loads((Path(detector_dir) / "detector.json").read_text())
+    conditions = meta.get("conditions") or {}
+    return (*conditions.get("categorical", {}), *conditions.get("numeric", {}))
 
 
 def detector_dir_of(model_dir: str | Path) -> Path:

@@ -25,8 +25,11 @@ class Tracker(Protocol):
     def log_config(self, config: Mapping[str, Any]) -> None:
         """Store the resolved job configuration as ``config.yaml``."""
 
-    def log_model(self, detector_dir: str | Path, *, registered_name: str | None) -> str | None:
-        """Log a saved detector as a pyfunc model; returns its model URI."""
+    def log_model(
+        self, detector_dir: str | Path, *, registered_name: str | None, card: str | None = None
+    ) -> str | None:
+        """Log a saved detector as a pyfunc model (registered with ``card`` as the version's
+        description); returns its model URI."""
 
     def run_link(self) -> str | None:
         """A link to the current run (or ``None``)."""
@@ -51,7 +54,9 @@ class NullTracker:
     def log_config(self, config: Mapping[str, Any]) -> None:
         return None
 
-    def log_model(self, detector_dir: str | Path, *, registered_name: str | None) -> str | None:
+    def log_model(
+        self, detector_dir: str | Path, *, registered_name: str | None, card: str | None = None
+    ) -> str | None:
         return None
 
     def run_link(self) -> str | None:

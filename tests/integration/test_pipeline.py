@@ -132,6 +132,38 @@ def test_score_from_registry_then_report(trained, workdir, plant):
     assert 'src="http' not in html
 
 
+def test_report_renders_in_headless_chromium(trained, workdir, chromium):
+    """The report of the previous test in a real browser: no console errors, every image
+    decoded, and a screenshot that is not blank."""
+    import io
+
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    report = workdir / "report.html"
+    assert report.is_file()
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report.as_uri(), wait_until="load")
+        images = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight])"
+        )
+        shot = page.screenshot(full_page=True)
+        title = page.title()
+        browser.close()
+    assert errors == []
+    assert len(images) >= 2
+    assert all(done and w > 0 and h > 0 for done, w, h in images), images
+    pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=float)
+    assert pixels.shape[1] == 1280 and pixels.shape[0] >= 900
+    assert pixels.std() > 10  # text, plots and maps, not a blank page
+    assert title
+
+
 def test_every_model_uri_form_scores_the_same(trained, workdir, plant):
     from mlflow.tracking import MlflowClient
 
@@ -333,3 +365,87 @@ def test_baselines_from_the_cli_are_logged_beside_the_diffusion_run(trained, wor
     assert len(client.search_model_versions("name = 'anomaly_diffusion_camera'")) == 1
     out = run_cli("train", f"data.root={plant['camera']}", "model=knn", cwd=workdir, ok=(2,))
     assert "model='knn' must be diffusion or one of isolation_forest, pca, dense_ae" in out.stderr
+
+
+def test_model_card_parity_gate_and_promote(trained, workdir, plant):
+    from mlflow.tracking import MlflowClient
+
+    name = "anomaly_diffusion_camera"
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    card = (trained / "model_card.md").read_text()
+    assert "## Data" in card and "## Test metrics" in card and "| AUROC |" in card
+    assert client.get_model_version(name, "1").description == card
+    run_cli(
+        "train",
+        f"data.root={plant['camera']}",
+        "run_dir=runs/camera2",
+        "seed=1",
+        *QUICK,
+        cwd=workdir,
+    )  # registers version 2 after its pyfunc passed the parity gate
+    out = run_cli("promote", f"model={name}", "version=2", "alias=champion", cwd=workdir)
+    assert "(was v1)" in out.stdout and "change" in out.stdout
+    assert out.stdout.splitlines()[1].startswith("auroc")
+    assert client.get_model_version_by_alias(name, "champion").version == "2"
+    out = run_cli("promote", f"model={name}", "version=2", "alias=staging", cwd=workdir)
+    assert "(new alias)" in out.stdout
+    out = run_cli("promote", f"model={name}", "version=9", cwd=workdir, ok=(2,))
+    assert "version=9: not in the registry" in out.stderr
+    out = run_cli("promote", f"model={name}", cwd=workdir, ok=(2,))
+    assert "version=<N> are required" in out.stderr
+
+
+def test_parity_gate_refuses_a_model_that_scores_differently(trained, workdir, plant):
+    from anomaly_diffusion.data.dataset import discover
+    from anomaly_diffusion.detector import load_detector
+    from anomaly_diffusion.errors import TrackingError
+    from anomaly_diffusion.inference import score_items
+    from anomaly_diffusion.tracking.parity import parity_check
+
+    items = [it for it in discover(plant["camera"]) if it.split == "test"][:3]
+    expected = score_items(load_detector(trained / "model"), items)
+    inputs = pd.DataFrame({"path": [it.path for it in items], "asset": "camera"})
+    assert parity_check(trained / "model", expected, inputs) <= 1e-5
+    tampered = expected.assign(score=expected["score"] + 1e-3)
+    with pytest.raises(TrackingError, match="parity gate failed: pyfunc and detector scores"):
+        parity_check(trained / "model", tampered, inputs)
+
+
+def test_since_last_scores_each_file_once(trained, workdir, plant):
+    import os
+    import time
+
+    incoming = workdir / "incoming"
+    shutil.copytree(plant["camera"] / "test" / "good", incoming)
+    args = [
+        "score",
+        f"model={trained / 'model'}",
+        f"input={incoming}",
+        "since=last",
+        "maps=none",
+    ]
+    first = run_cli(*args, "output=night1.parquet", cwd=workdir)
+    assert "scored 8 window(s)" in first.stdout
+    again = run_cli(*args, "output=night2.parquet", cwd=workdir)  # nothing new: nothing scored
+    assert "scored 0 window(s)" in again.stdout
+    assert len(pd.read_parquet(workdir / "night2.parquet")) == 0
+    new = incoming / "new_frame.png"
+    shutil.copy(next(incoming.glob("*.png")), new)
+    later = time.time() + 10
+    os.utime(new, (later, later))
+    third = run_cli(*args, "output=night3.parquet", cwd=workdir)
+    assert "scored 1 window(s)" in third.stdout
+    assert list(pd.read_parquet(workdir / "night3.parquet")["path"]) == [str(new)]
+    dated = run_cli(
+        "score",
+        f"model={trained / 'model'}",
+        f"input={incoming}",
+        "since=2000-01-01",
+        "maps=none",
+        "output=dated.parquet",
+        "tracking.enabled=false",
+        cwd=workdir,
+    )
+    assert "scored 9 window(s)" in dated.stdout
+    out = run_cli(*args[:3], "since=last", "tracking.enabled=false", cwd=workdir, ok=(2,))
+    assert "since=last keeps its watermark in MLflow" in out.stderr

@@ -1,0 +1,74 @@
+"""The model card: what a registered model was trained on, how, and how well (Markdown)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from anomaly_diffusion.jobs.configs import TrainJobConfig
+
+_SHOWN = (
+    ("auroc", "AUROC"),
+    ("pauc", "pAUC (FPR <= 0.1)"),
+    ("pixel_auroc", "pixel AUROC"),
+    ("aupro", "AUPRO"),
+    ("f1", "F1 at the threshold"),
+    ("false_alarm_rate", "false-alarm rate on normal test data"),
+    ("threshold", "alarm threshold"),
+    ("network_evals_per_item", "network evaluations per item"),
+    ("train_seconds", "training time (s)"),
+)
+
+
+def model_card(
+    cfg: TrainJobConfig, metrics: dict[str, Any], *, commit: str | None, counts: dict[str, int]
+) -> str:
+    """Markdown card for the registry: data, configuration, metrics, commit.
+
+    Args:
+        counts: ``{"train files": n, "validation files": n, "test files": n}``.
+    """
+    det = cfg.detector
+    data = cfg.data.manifest or cfg.data.root
+    lines = [
+        f"# anomaly_diffusion {det.modality} model",
+        "",
+        f"Trained {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC from commit `{commit or 'unknown'}`"
+        f", seed {cfg.seed}.",
+        "",
+        "## Data",
+        "",
+        f"- source: `{data}`",
+        *(f"- {k}: {v}" for k, v in counts.items()),
+        f"- operating conditions: {', '.join(cfg.data.conditions) or 'none (unconditional)'}",
+        "",
+        "## Configuration",
+        "",
+        f"- features: {det.features.kind}, window {det.features.window_seconds} s, "
+        f"image size {list(det.features.image_size)}",
+        f"- network: UNet, base {det.network.base_channels} channels, "
+        f"mults {list(det.network.channel_mults)}",
+        f"- noise: {det.scheduler.noise}, {det.scheduler.beta_schedule} schedule",
+        f"- training: up to {det.training.max_steps} steps / {det.training.max_minutes} min",
+        f"- scoring: t_start {det.scoring.t_start}, {det.scoring.n_steps} step(s), "
+        f"{det.scoring.n_repeats} draw(s), {det.scoring.map_type} maps, "
+        f"{det.scoring.map_normalization} normalization, {det.scoring.aggregation}",
+        f"- threshold: {100 * det.threshold.false_alarm_rate:g} % false alarms on held-out "
+        f"normal data ({det.threshold.method}"
+        + (f", per {det.threshold.per}" if det.threshold.per else "")
+        + ")",
+        "",
+        "## Test metrics",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key, label in _SHOWN:
+        value = metrics.get(key)
+        if value is not None:
+            lines.append(
+                f"| {label} | {value:.4g} |"
+                if isinstance(value, float)
+                else f"| {label} | {value} |"
+            )
+    return "\n".join(lines) + "\n"
