@@ -40,14 +40,15 @@ _DOCTYPE = (
 )
 _CSS = r"""
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;
-  background:#f6f8fa;max-width:1280px;margin:0 auto;padding:24px}
+  background:#f6f8fa;max-width:1280px;margin:0 auto;padding:24px;box-sizing:border-box}
 h2{font-size:1.15em;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid #d0d7de}
 .meta,.muted{color:#57606a}.muted{font-style:italic}
 h1{font-size:1.6em;margin:0 0 4px}.cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
 .card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:8px 16px;min-width:96px}
 .card b{display:block;font-size:1.6em}.card.alarm b{color:#c62828}.card.failed b{color:#9a6700}
 img{max-width:100%;height:auto;border:1px solid #d0d7de;background:#fff}td img{max-width:440px}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:.9em}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:.9em;display:block;
+  overflow-x:auto}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f4;position:sticky;top:0;white-space:nowrap}
 th:not(.sorted)::after{content:" \2195";color:#8c959f}th.sorted::after{content:" \25BC"}

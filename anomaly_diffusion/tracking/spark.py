@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import mlflow.pyfunc
@@ -45,7 +46,7 @@ def spark_session(master: str | None):
         raise ConfigError(
             "engine=spark needs pyspark: pip install 'anomaly_diffusion[spark]' (and Java 17)"
         ) from exc
-    os.environ.setdefault("PYSPARK_PYTHON", shutil.which("python") or "python")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers import this environment
     builder = SparkSession.builder.master(master) if master else SparkSession.builder
     return (
         builder.appName("anomaly-diffusion score")

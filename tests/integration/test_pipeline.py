@@ -386,7 +386,7 @@ def test_model_card_parity_gate_and_promote(trained, workdir, plant):
     out = run_cli("promote", f"model={name}", "version=2", "alias=champion", cwd=workdir)
     assert "(was v1)" in out.stdout and "change" in out.stdout
     assert out.stdout.splitlines()[1].startswith("auroc")
-    assert client.get_model_version_by_alias(name, "champion").version == "2"
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "2"
     out = run_cli("promote", f"model={name}", "version=2", "alias=staging", cwd=workdir)
     assert "(new alias)" in out.stdout
     out = run_cli("promote", f"model={name}", "version=9", cwd=workdir, ok=(2,))
