@@ -344,7 +344,7 @@ def test_baselines_from_the_cli_are_logged_beside_the_diffusion_run(trained, wor
             f"data.root={plant['camera']}",
             f"run_dir=runs/{name}",
             f"model={name}",
-            "training.max_minutes=0.2",
+            "training.max_minutes=0.05",
             cwd=workdir,
         )
         metrics = json.loads((workdir / "runs" / name / "metrics.json").read_text())
@@ -375,12 +375,14 @@ def test_model_card_parity_gate_and_promote(trained, workdir, plant):
     card = (trained / "model_card.md").read_text()
     assert "## Data" in card and "## Test metrics" in card and "| AUROC |" in card
     assert client.get_model_version(name, "1").description == card
+    run_cli("promote", f"model={name}", "version=1", "alias=champion", cwd=workdir)
     run_cli(
         "train",
         f"data.root={plant['camera']}",
         "run_dir=runs/camera2",
         "seed=1",
-        *QUICK,
+        "training=quick",
+        "training.max_steps=30",
         cwd=workdir,
     )  # registers version 2 after its pyfunc passed the parity gate
     out = run_cli("promote", f"model={name}", "version=2", "alias=champion", cwd=workdir)

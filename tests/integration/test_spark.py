@@ -46,12 +46,11 @@ def _sorted(table: pd.DataFrame) -> pd.DataFrame:
 def models(plant, tmp_path_factory) -> dict[str, Path]:
     """Quick CLI-trained models, one per modality scored here."""
     work = tmp_path_factory.mktemp("spark_models")
-    for modality in ("vibration", "camera"):
-        _cli("train", f"data.root={plant[modality]}", f"run_dir={modality}", *QUICK, cwd=work)
-    return {m: work / m / "model" for m in ("vibration", "camera")}
+    _cli("train", f"data.root={plant['vibration']}", "run_dir=vibration", *QUICK, cwd=work)
+    return {"vibration": work / "vibration" / "model"}
 
 
-@pytest.mark.parametrize("modality", ["vibration", "camera"])
+@pytest.mark.parametrize("modality", ["vibration"])  # images: one row per file, same path
 def test_spark_engine_equals_local(spark_ready, models, plant, tmp_path, modality):
     inputs = plant[modality] / "test"
     common = [f"model={models[modality]}", f"input={inputs}", "maps=none"]
