@@ -36,6 +36,8 @@ from anomaly_diffusion.metrics import bootstrap_auroc_ci
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diagnosis_check import diagnosis_by_file, diagnosis_section
 from peers import PEER_WORDS, peer_rows
+from spark_speed import measure as measure_spark
+from spark_speed import spark_section
 from speed import measure, speed_section
 from streaming import measure as measure_streaming
 from streaming import streaming_section
@@ -296,6 +298,7 @@ def render(
     args,
     speed: dict | None = None,
     streaming: list[dict] | None = None,
+    spark: dict | None = None,
 ) -> str:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
@@ -378,6 +381,8 @@ def render(
         lines += [*speed_section(speed), ""]
     if streaming:
         lines += [*streaming_section(streaming), ""]
+    if spark:
+        lines += spark_section(spark)
     for res in results:
         if res.get("diagnosis"):
             lines += diagnosis_section(res["diagnosis"])
@@ -439,8 +444,15 @@ def main() -> int:
         except RuntimeError as exc:  # report it in BENCHMARKS.md instead of losing the run
             logger.error("streaming benchmark failed: %s", exc)
             streaming = [{"error": str(exc)[-500:]}]
+    spark = None
+    if not args.no_streaming:
+        try:
+            spark = measure_spark()
+        except (RuntimeError, ImportError) as exc:  # reported in BENCHMARKS.md, not fatal
+            logger.error("spark benchmark failed: %s", exc)
+            spark = {"error": str(exc).splitlines()[-1][:300]}
     demo_s = None if args.no_demo else time_demo()
-    Path(args.output).write_text(render(results, demo_s, args, speed, streaming))
+    Path(args.output).write_text(render(results, demo_s, args, speed, streaming, spark))
     logger.info("wrote %s", args.output)
     return 0
 
