@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from anomaly_diffusion.atomic import atomic_path
 from anomaly_diffusion.config import FeatureConfig, SourceConfig, to_dict
@@ -19,7 +20,7 @@ from anomaly_diffusion.data.windows import Window
 logger = logging.getLogger(__name__)
 
 #: Bump when the meaning of cached features changes (feature code, Window fields).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 class FeatureCache:
@@ -117,6 +118,7 @@ def _save(path: Path, windows: list[Window]) -> None:
             {
                 **{name: getattr(w, name) for name in _SCALARS},
                 "source_size": None if w.source_size is None else list(w.source_size),
+                "start_time": None if w.start_time is None else w.start_time.isoformat(),
             }
         )
     arrays["meta"] = np.array(json.dumps(meta))
@@ -140,6 +142,7 @@ def _load(path: Path, item: Item) -> list[Window]:
                     **{name: m[name] for name in _SCALARS},
                     **optional,
                     source_size=None if m["source_size"] is None else tuple(m["source_size"]),
+                    start_time=None if m["start_time"] is None else pd.Timestamp(m["start_time"]),
                 )
             )
     return windows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import librosa
 import numpy as np
@@ -43,6 +44,8 @@ class Window:
         sample_rate: Hz of the signal/table it was cut from (``None`` for images).
         row_start: Labelled tables: index of the window's first row (sample) in the table.
         row_labels: Labelled tables: the 0/1 label of each row of the window ``(N,)``.
+        start_time: Wall-clock time of ``start_s`` when the file has one (tables with
+            date-time stamps).
     """
 
     features: np.ndarray
@@ -57,6 +60,7 @@ class Window:
     sample_rate: float | None = None
     row_start: int | None = None
     row_labels: np.ndarray | None = None
+    start_time: datetime | None = None
 
 
 def extract_windows(
@@ -235,6 +239,8 @@ def _signal_window(rec: Recording, item: Item, cfg: FeatureConfig, start: int, s
     if rec.labels is not None:  # labelled table rows: a window is anomalous if any row is
         label = int(rec.labels[start:stop].max())
         rows = {"row_start": start, "row_labels": np.asarray(rec.labels[start:stop])}
+    if rec.start_time is not None:
+        rows["start_time"] = rec.start_time + timedelta(seconds=start_s)
     if rec.kind == "table":
         return Window(
             **rows,

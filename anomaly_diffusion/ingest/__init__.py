@@ -42,7 +42,7 @@ def read_recording(
     end_s: float | None = None,
     asset: str = "",
 ) -> Recording:
-    """Read any supported file (or a ``[start_s, end_s)`` segment of a signal or video).
+    """Read any supported file (or a ``[start_s, end_s)`` segment of a signal, table or video).
 
     Raises:
         DataError: unsupported type or any reader failure, naming the file and the fix.
@@ -85,6 +85,8 @@ def read_recording(
             label_column=source.label_column,
             table_rate=source.table_rate,
             max_gap_s=source.max_gap_s,
+            start_s=start_s,
+            end_s=end_s,
             asset=asset,
         )
     raise DataError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -30,6 +31,9 @@ class Recording:
             segment.
         notes: Human-readable warnings about what the reader repaired or could not repair
             (interpolated gaps, gaps that split the recording, repeated frames, ...).
+        start_time: Wall-clock time at ``t = 0`` s of the file (a ``pandas.Timestamp``, time-zone
+            aware when the file says so), when the file has one (tables with date-time stamps);
+            sample ``i`` of ``data`` is at ``start_time + offset_s + i / rate``.
     """
 
     data: np.ndarray
@@ -43,6 +47,7 @@ class Recording:
     labels: np.ndarray | None = None
     segments: tuple[tuple[int, int], ...] | None = None
     notes: tuple[str, ...] = ()
+    start_time: datetime | None = None
 
     @property
     def duration_s(self) -> float | None:

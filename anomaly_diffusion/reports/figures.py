@@ -203,8 +203,27 @@ def _thresholds(scored: pd.DataFrame, threshold: float | None) -> list[float]:
     return sorted({float(v) for v in values})
 
 
+def _wall_clock(scored: pd.DataFrame) -> pd.Series | None:
+    """Each row's wall-clock start (naive, UTC when the stamps carry an offset) when every
+    scored row has one (``start_time``: tables with date-time stamps), else ``None``."""
+    if "start_time" not in scored.columns or scored["start_time"].isna().any():
+        return None
+    text = scored["start_time"].astype(str)
+    aware = text.str.contains(r"(?:[+-]\d\d:\d\d|Z)$", regex=True)
+    clock = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    if clock.isna().any():
+        return None
+    clock = clock.dt.tz_localize(None)
+    return clock.rename("_clock_utc" if aware.any() else "_clock")
+
+
 def _trend_xy(group: pd.DataFrame, use_time: bool) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sort one asset's rows by (file order, start_s); x in concatenated seconds or item #."""
+    """Sort one asset's rows by (file order, start_s); x in concatenated seconds or item #,
+    or wall-clock time when the rows carry it (a ``_clock`` column)."""
+    clock = next((c for c in ("_clock", "_clock_utc") if c in group.columns), None)
+    if clock is not None:
+        ordered = group.sort_values(clock, kind="stable")
+        return ordered, ordered[clock].to_numpy()
     codes, _ = pd.factorize(group["path"].astype(str) if "path" in group else group.index)
     keys = ["_file", "start_s"] if "start_s" in group.columns else ["_file"]
     ordered = group.assign(_file=codes).sort_values(keys, kind="stable")
@@ -221,13 +240,17 @@ def _no_data(fig: Figure) -> Figure:
 
 
 def plot_score_trend(df: pd.DataFrame, *, threshold: float | None = None) -> Figure:
-    """One score line per asset, dashed thresholds, red alarms; x = s (files joined) or item #."""
+    """One score line per asset, dashed thresholds, red alarms; x = wall-clock time when every
+    row has one, else s (files joined) or item #."""
     scored = _scored_rows(df)
     fig = new_figure(8.0, 3.6)
     if scored.empty:
         return _no_data(fig)
     ax = fig.subplots()
     use_time = bool(np.isfinite(scored.reindex(columns=["start_s", "end_s"]).to_numpy(float)).all())
+    clock = _wall_clock(scored)
+    if clock is not None:
+        scored = scored.assign(**{clock.name: clock})
     thresholds = _thresholds(scored, threshold)
     alarms_x, alarms_y = [], []
     for asset, group in scored.groupby("asset", sort=True):
@@ -244,7 +267,11 @@ def plot_score_trend(df: pd.DataFrame, *, threshold: float | None = None) -> Fig
         ax.scatter(alarms_x, alarms_y, color="red", s=28, zorder=3, label="alarm")
     if len(thresholds) == 1:
         ax.axhline(thresholds[0], label=f"threshold {thresholds[0]:.4g}", **_THR_STYLE)
-    ax.set_xlabel("time (s, files concatenated)" if use_time else "item #")
+    if clock is not None:
+        ax.set_xlabel("time (UTC)" if clock.name == "_clock_utc" else "time")
+        fig.autofmt_xdate()
+    else:
+        ax.set_xlabel("time (s, files concatenated)" if use_time else "item #")
     ax.set_ylabel("anomaly score")
     ax.legend(fontsize="x-small", ncols=min(4, scored["asset"].nunique() + 2), loc="upper left")
     ax.grid(alpha=0.3)

@@ -218,6 +218,9 @@ def _figures_section(df: pd.DataFrame) -> str:
 
 def _segment(row: pd.Series) -> str:
     start, end = _num(row["start_s"]), _num(row["end_s"])
+    clock = row.get("start_time")
+    if isinstance(clock, str) and clock and math.isfinite(start + end):
+        return f"{start:.2f}\u2013{end:.2f} s ({html.escape(clock)})"
     return f"{start:.2f}\u2013{end:.2f} s" if math.isfinite(start + end) else _DASH
 
 

@@ -6,6 +6,7 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
@@ -196,3 +197,18 @@ def test_as_bool_coerces_mixed_values() -> None:
         True,
         True,
     ]
+
+
+def test_trend_uses_the_wall_clock_when_every_row_has_one() -> None:
+    df = _scores_frame().iloc[:5]
+    stamps = ["2026-11-24T06:00:00+01:00", "2026-11-24T06:00:02+01:00", "2026-11-24T09:00:00+01:00"]
+    stamps += ["2026-11-24T05:00:00+00:00", "2026-11-24T05:00:02+00:00"]
+    fig = plot_score_trend(df.assign(start_time=stamps))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "time (UTC)"
+    x = [mdates.num2date(v).replace(tzinfo=None) for v in ax.lines[0].get_xdata(orig=False)]
+    assert x[0] == pd.Timestamp("2026-11-24 05:00:00")  # 06:00+01:00 and 05:00+00:00 alike
+    naive = plot_score_trend(df.assign(start_time=[s[:19] for s in stamps]))
+    assert naive.axes[0].get_xlabel() == "time"
+    partial = plot_score_trend(df.assign(start_time=[stamps[0], None, None, None, None]))
+    assert partial.axes[0].get_xlabel() == "time (s, files concatenated)"
