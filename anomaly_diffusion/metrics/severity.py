@@ -22,7 +22,8 @@ class NormalTail:
 
     Attributes:
         scores: ``(n,)`` sorted normal scores.
-        scale: Mean excess of the top ``tail_fraction`` over their threshold (score units).
+        scale: Mean excess of the top ``tail_fraction`` scores over the lowest of them (score
+            units).
     """
 
     scores: np.ndarray
@@ -43,7 +44,9 @@ class NormalTail:
             )
         k = max(2, int(np.ceil(tail_fraction * s.size)))
         top = s[-k:]
-        scale = float(np.mean(top - top[0]))
+        # The k - 1 excesses over the k-th highest score are i.i.d. under an exponential tail:
+        # their mean is the unbiased scale estimate.
+        scale = float(np.sum(top - top[0]) / (k - 1))
         spread = float(s[-1] - s[0])
         scale = max(scale, 1e-3 * spread, 1e-12)
         return cls(scores=s, scale=scale)
@@ -57,6 +60,17 @@ class NormalTail:
         beyond = s > self.scores[-1]
         p[beyond] = np.exp(-(s[beyond] - self.scores[-1]) / self.scale) / (n + 1.0)
         return np.minimum(p, 1.0)
+
+    def score_at(self, probability: float) -> float:
+        """The score whose tail probability is ``probability``, for a probability below
+        ``1 / (n + 1)`` (beyond the highest normal score, from the fitted tail)."""
+        n = self.scores.size
+        if not 0.0 < probability < 1.0 / (n + 1.0):
+            raise DataError(
+                f"score_at: probability {probability!r} is not in (0, 1/(n+1)) for n={n} "
+                "normal scores; use the empirical quantile instead"
+            )
+        return float(self.scores[-1] + self.scale * np.log(1.0 / (probability * (n + 1.0))))
 
     def severity(self, scores: np.ndarray) -> np.ndarray:
         """``1 - tail_probability``: 0 = typical of normal data, towards 1 = far beyond it."""

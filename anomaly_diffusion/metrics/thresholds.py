@@ -12,8 +12,9 @@ import numpy as np
 from sklearn.metrics import precision_recall_curve
 
 from anomaly_diffusion.errors import ConfigError
+from anomaly_diffusion.metrics.severity import NormalTail
 
-_MARGIN_FRACTION = 0.01  # fallback margin above max(scores), as a fraction of their spread
+_MARGIN_FRACTION = 0.01  # margin above equal scores, as a fraction of their magnitude
 
 
 def _as_scores(scores: Sequence[float] | np.ndarray, *, name: str = "scores") -> np.ndarray:
@@ -71,9 +72,12 @@ def false_alarm_threshold(
 
     Uses the conservative empirical quantile ``quantile(s, 1 - target_far, method="higher")``,
     so the fraction of ``normal_scores`` strictly above the threshold is <= ``target_far``.
-    When there are too few scores to resolve that quantile (``n * target_far < 1``) the
-    threshold is ``max(s) + 0.01 * (max(s) - min(s))`` (or ``+ 0.01 * max(|max(s)|, 1)`` when
-    all scores are equal), i.e. no given normal score raises an alarm.
+    When there are too few scores to resolve that quantile (``(n + 1) * target_far < 1``: even
+    the highest of n normal scores is exceeded by a fresh normal score with probability
+    ``1 / (n + 1)``), the threshold is extrapolated beyond the highest score with the
+    exponential tail of :class:`~anomaly_diffusion.metrics.severity.NormalTail`, so that the
+    expected false-alarm rate stays near ``target_far`` instead of ``1 / (n + 1)``; severity
+    is then exactly ``1 - target_far`` at the threshold.
 
     Args:
         normal_scores: Scores of normal items, shape (N,).
@@ -85,12 +89,11 @@ def false_alarm_threshold(
     s = _as_scores(normal_scores, name="normal_scores")
     if not 0.0 < target_far < 1.0:
         raise ConfigError(f"target_far: got {target_far!r}; use a rate in (0, 1), e.g. 0.01")
-    if s.size * target_far < 1.0:
+    if (s.size + 1) * target_far < 1.0:
         hi = float(s.max())
-        spread = hi - float(s.min())
-        if spread <= 0.0:
-            spread = max(abs(hi), 1.0)
-        return hi + _MARGIN_FRACTION * spread
+        if s.size < 2 or hi <= float(s.min()):  # no spread to fit a tail to
+            return hi + _MARGIN_FRACTION * max(abs(hi), 1.0)
+        return NormalTail.fit(s).score_at(target_far)
     return float(np.quantile(s, 1.0 - target_far, method="higher"))
 
 

@@ -80,13 +80,12 @@ def test_spark_engine_equals_local(spark_ready, models, plant, tmp_path, modalit
         assert local["start_s"].nunique() > 1  # several windows per file, planned on the driver
 
 
-def test_spark_engine_refuses_tables(spark_ready, tmp_path, plant):
+def test_spark_engine_refuses_tables(spark_ready, models, tmp_path):
     table = tmp_path / "line.csv"
     pd.DataFrame({"time": range(10), "x": range(10)}).to_csv(table, index=False)
-    _cli("train", f"data.root={plant['camera']}", "run_dir=run", *QUICK, cwd=tmp_path)
     out = _cli(
         "score",
-        f"model={tmp_path / 'run' / 'model'}",
+        f"model={models['vibration']}",
         f"input={table}",
         "engine=spark",
         "output=s.parquet",

@@ -30,11 +30,25 @@ def test_false_alarm_threshold_with_ties() -> None:
     assert false_alarm_threshold(scores, target_far=0.01) == 1.0
 
 
-def test_false_alarm_threshold_few_scores_falls_back_above_max() -> None:
-    scores = np.array([0.0, 1.0, 2.0, 4.0])
-    assert false_alarm_threshold(scores, target_far=0.01) == pytest.approx(4.0 + 0.01 * 4.0)
+def test_few_scores_extrapolate_the_exponential_tail_known_answer() -> None:
+    scores = np.array([0.0, 1.0, 2.0, 4.0])  # n = 4: top 2 -> one excess of 2 -> scale 2
+    expected = 4.0 + 2.0 * np.log(1.0 / (0.01 * 5))  # P(fresh > max) = 1/5, then exp(-x/2)
+    assert false_alarm_threshold(scores, target_far=0.01) == pytest.approx(expected)
     constant = false_alarm_threshold(np.full(5, 3.0), target_far=0.01)
     assert constant > 3.0
+
+
+@pytest.mark.parametrize("n", [25, 50])
+def test_few_normal_scores_still_give_about_the_target_rate(n: int) -> None:
+    """With n * rate < 1 the highest normal score alone would let 1/(n+1) (4 % at n = 25)
+    through; the fitted tail keeps the realised rate on fresh draws within 2x of 1 %."""
+    rng = np.random.default_rng(n)
+    realised = [
+        np.mean(rng.gamma(2.0, size=4000) > false_alarm_threshold(rng.gamma(2.0, size=n)))
+        for _ in range(300)
+    ]
+    assert 0.005 <= np.mean(realised) <= 0.02
+    assert np.mean(realised) < 0.75 / (n + 1)  # clearly below the plain maximum's rate
 
 
 def test_false_alarm_threshold_validation() -> None:
