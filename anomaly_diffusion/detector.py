@@ -160,26 +160,20 @@ class DiffusionAnomalyDetector:
     ) -> DiffusionAnomalyDetector:
         """Set ``threshold_`` (and per-group ``group_thresholds_``) from held-out windows.
 
-        With ``scoring.map_normalization`` other than ``none``, the first half of ``normal``
-        fits the maps' normal statistics and the second half sets the threshold, so the
-        threshold is never fit on the windows that normalized their own maps. ``anomalous``
-        (labelled validation anomalies) is used only by ``threshold.method=f1``.
+        With ``scoring.map_normalization`` other than ``none``, the maps' normal statistics
+        are fit on the first half of ``normal`` (and kept for scoring); the threshold comes
+        from every held-out window, each scored with statistics fit on the other half
+        (cross-fitting), so no window normalizes its own map and all n set the threshold.
+        ``anomalous`` (labelled validation anomalies) is used only by ``threshold.method=f1``.
         """
         raw = self.raw_maps(normal, seed=seed)
         mode = self.config.scoring.map_normalization
         self.map_stats_ = None
+        if mode == "none":
+            scores = self.score_maps(raw).scores
+        else:
+            scores = self._cross_fit_scores(raw, mode)
         held = list(normal)
-        if mode != "none":
-            if len(raw) < 4:
-                raise DataError(
-                    f"scoring.map_normalization={mode} needs >= 4 held-out normal windows, got "
-                    f"{len(raw)}; add normal training data or set scoring.map_normalization=none"
-                )
-            half = len(raw) // 2
-            self.map_stats_ = fit_map_stats(raw[:half], mode=mode)
-            self.map_stats_type_ = self.config.scoring.map_type
-            raw, held = raw[half:], held[half:]
-        scores = self.score_maps(raw).scores
         cfg = self.config.threshold
         self.threshold_ = false_alarm_threshold(scores, target_far=cfg.false_alarm_rate)
         self.normal_tail_ = NormalTail.fit(scores)
@@ -195,6 +189,22 @@ class DiffusionAnomalyDetector:
         if cfg.method == "f1":
             self.threshold_ = self._f1_threshold(scores, anomalous, seed=seed)
         return self
+
+    def _cross_fit_scores(self, raw: list[np.ndarray], mode: str) -> np.ndarray:
+        """``(n,)`` scores of the held-out raw maps, the first half normalized with statistics
+        of the second and vice versa; leaves ``map_stats_`` fit on the first half."""
+        if len(raw) < 4:
+            raise DataError(
+                f"scoring.map_normalization={mode} needs >= 4 held-out normal windows, got "
+                f"{len(raw)}; add normal training data or set scoring.map_normalization=none"
+            )
+        half = len(raw) // 2
+        self.map_stats_type_ = self.config.scoring.map_type
+        self.map_stats_ = fit_map_stats(raw[half:], mode=mode)
+        first = self.score_maps(raw[:half]).scores
+        self.map_stats_ = fit_map_stats(raw[:half], mode=mode)
+        second = self.score_maps(raw[half:]).scores
+        return np.r_[first, second]
 
     def _f1_threshold(
         self, normal_scores: np.ndarray, anomalous: Sequence[Window], *, seed: int

@@ -62,6 +62,14 @@ def test_calibrate_fits_stats_on_half_and_roundtrips(camera_windows, tmp_path, o
     )
     det = DiffusionAnomalyDetector(cfg).fit(fit).calibrate(held)
     assert det.map_stats_[0].shape == (1, 64, 64)
+    # cross-fitting: the kept statistics come from the first half, and every held-out window
+    # (scored with the other half's statistics) sets the threshold
+    raw = det.raw_maps(held)
+    half = len(raw) // 2
+    np.testing.assert_allclose(det.map_stats_[0], fit_map_stats(raw[:half], mode="pixel")[0])
+    assert det.normal_tail_.scores.size == len(held)
+    second = det.score_maps(raw[half:]).scores  # with the kept (first-half) statistics
+    assert all(np.isclose(det.normal_tail_.scores, v, rtol=1e-6).any() for v in second)
     before = det.score(held).scores
     loaded = DiffusionAnomalyDetector.load(det.save(tmp_path / "det"))
     np.testing.assert_allclose(loaded.map_stats_[1], det.map_stats_[1])
