@@ -131,26 +131,14 @@ def dense_autoencoder(
     *,
     spectrogram: bool,
     context: int = 5,
-    epochs: int = 100,
-    batch_size: int = 512,
-    lr: float = 1e-3,
-    seed: int = 0,
-    max_minutes: float = 3.0,
     smoothing_sigma: float = 1.0,
     topk_fraction: float = 0.01,
+    **fit_options: float,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Train on normalized normal items, score the test items (see :func:`fit_dense_ae` and
-    :func:`dense_ae_scores`)."""
-    net = fit_dense_ae(
-        train,
-        spectrogram=spectrogram,
-        context=context,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        max_minutes=max_minutes,
-    )
+    """Train on normalized normal items, score the test items: :func:`fit_dense_ae` (which
+    takes ``fit_options``: ``epochs``, ``batch_size``, ``lr``, ``seed``, ``max_minutes``), then
+    :func:`dense_ae_scores`."""
+    net = fit_dense_ae(train, spectrogram=spectrogram, context=context, **fit_options)
     return dense_ae_scores(
         net,
         test,
