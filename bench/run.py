@@ -184,6 +184,7 @@ def run_case(case: Case, seed: int) -> dict:
             "ms_per_item": 1000 * metrics["score_seconds_per_item"],
             "by_defect": metrics["auroc_by_defect"],
             "far": metrics["false_alarm_rate"],
+            "n_normal": metrics["n_test_normal"],
             "steps": det.train_result_.steps,
             "aupro": metrics["aupro"],
             "evals": det.network_evals_per_item(),

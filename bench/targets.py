@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import binomtest
 from sklearn.metrics import roc_auc_score
 
 MAX_TRAIN_S = 600.0
@@ -41,10 +42,18 @@ def alarm_targets(results: list[dict], peer_words: tuple[str, ...]) -> list[str]
         if not res["case"].public:
             continue
         preset = res["rows"][0]
-        far = preset["far"]
+        far, n = preset["far"], preset.get("n_normal")
+        measured = f"{100 * far:.1f} %"
+        if n:  # how precisely this many normal test windows can measure a rate
+            k = round(far * n)
+            low, high = binomtest(k, n).proportion_ci(confidence_level=0.95)
+            measured += (
+                f" ({k} of {n} normal test windows; 95 % interval "
+                f"{100 * low:.1f}-{100 * high:.1f} %)"
+            )
         lines.append(
             f"| {res['case'].name}: realised false-alarm rate within 2x of 1 % | "
-            f"{100 * far:.1f} % | {_check(far is not None and 0.005 <= far <= 0.02)} |"
+            f"{measured} | {_check(far is not None and 0.005 <= far <= 0.02)} |"
         )
         peers = [r for r in res["rows"] if r["method"].startswith(peer_words)]
         best = max(peers, key=lambda r: r["auroc"])
