@@ -161,6 +161,11 @@ CAUSES = [
     "- **ToyCar.** Every peer is near chance on this split; conditioning on car model and speed "
     "(from the file names) did not help, and 50 + 50 test clips give a standard error of about "
     "0.055, so settings cannot be told apart reliably.",
+    "- **False-alarm rate.** Each row gives its count of false alarms and the 95 % binomial "
+    "interval: with 50-150 normal test items one false alarm is already 0.7-2 %, and zero or "
+    "one is the likely outcome at a true 1 % rate, so the intervals, not the point values, say "
+    "whether a rate is off. The threshold rule itself is checked on known distributions in "
+    "`tests/metrics/test_calibration.py` and `test_thresholds.py`.",
     "- **Speed.** Four noise draws of a 128-mel 12-s clip cost 4 UNet passes of about "
     "4.6 GFLOP each: even at the measured UNet throughput this bounds acoustic scoring far below "
     "300x real time. One draw on the acoustic preset's 64 mels would cut the work about 8x; a "
