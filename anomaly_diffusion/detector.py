@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
 
 from anomaly_diffusion.config import (
     FeatureConfig,
@@ -42,6 +43,7 @@ from anomaly_diffusion.scoring.tiles import tiled
 from anomaly_diffusion.training.loop import CheckpointPlan, TrainResult, train_diffusion
 
 logger = logging.getLogger(__name__)
+_PROGRESS_MIN_WINDOWS = 512  # a progress bar for longer scoring calls (evaluation, calibration)
 WEIGHTS_FILE, CONFIG_FILE = "weights.safetensors", "detector.json"
 
 
@@ -287,12 +289,20 @@ class DiffusionAnomalyDetector:
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i, w in enumerate(windows):
             groups[w.features.shape].append(i)
-        for indices in groups.values():
-            for start in range(0, len(indices), batch_size):
-                batch = indices[start : start + batch_size]
-                raw = self._raw_maps([windows[i] for i in batch], seed)
-                for i, amap in zip(batch, raw, strict=True):
-                    maps[i] = amap
+        with tqdm(
+            total=len(windows),
+            desc="scoring",
+            unit="window",
+            disable=len(windows) < _PROGRESS_MIN_WINDOWS,
+            leave=False,
+        ) as bar:
+            for indices in groups.values():
+                for start in range(0, len(indices), batch_size):
+                    batch = indices[start : start + batch_size]
+                    raw = self._raw_maps([windows[i] for i in batch], seed)
+                    for i, amap in zip(batch, raw, strict=True):
+                        maps[i] = amap
+                    bar.update(len(batch))
         return maps
 
     def score_maps(self, raw_maps: Sequence[np.ndarray]) -> ScoreResult:
