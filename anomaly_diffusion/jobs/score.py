@@ -13,7 +13,6 @@ import pandas as pd
 from anomaly_diffusion.config import flatten, to_dict
 from anomaly_diffusion.data.dataset import resolve_inputs, with_condition_table
 from anomaly_diffusion.detector import load_detector
-from anomaly_diffusion.errors import ConfigError
 from anomaly_diffusion.inference import score_items
 from anomaly_diffusion.jobs.common import (
     log_job_config,
@@ -100,22 +99,32 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
 
 
 def _score_on_spark(cfg: ScoreJobConfig, detector, items: list, output: Path) -> pd.DataFrame:
-    """One Spark row per planned window, scored by the pyfunc as a Spark UDF."""
+    """Signals and images: one Spark row per planned window, scored by the pyfunc as a Spark
+    UDF; tables and videos: one row per file, every window scored on the executors."""
     from anomaly_diffusion.data.plan import plan_windows, unplannable
     from anomaly_diffusion.tracking.mlflow_tracker import is_model_uri
     from anomaly_diffusion.tracking.spark import score_on_spark
 
-    if bad := unplannable(items):
-        raise ConfigError(
-            f"engine=spark cannot cut {len(bad)} input(s) into windows ahead of reading "
-            f"(e.g. {bad[0]}): sensor tables and videos are scored with engine=local"
-        )
     if cfg.maps != "none":
         logger.warning("engine=spark writes no map PNGs; score alarms again locally for maps")
     if cfg.seed != 0:
         logger.warning("engine=spark scores with the pyfunc's seed 0 (seed=%d ignored)", cfg.seed)
     source, features = detector.config.source, detector.config.features
-    planned = [w for it in items for w in plan_windows(it, source=source, features=features)]
+    whole = set(unplannable(items))
+    planned = [
+        w
+        for it in items
+        if it.path not in whole
+        for w in plan_windows(it, source=source, features=features)
+    ]
+    rows, files = _spark_rows(planned), _spark_rows([it for it in items if it.path in whole])
+    model_uri = cfg.model if is_model_uri(cfg.model) else str(Path(cfg.model).resolve())
+    return score_on_spark(
+        model_uri, rows, output, master=cfg.spark_master, model_label=cfg.model, files=files
+    )
+
+
+def _spark_rows(items: list) -> pd.DataFrame:
     rows = pd.DataFrame(
         [
             {
@@ -125,13 +134,13 @@ def _score_on_spark(cfg: ScoreJobConfig, detector, items: list, output: Path) ->
                 "asset": it.asset,
                 **dict(it.conditions),
             }
-            for it in planned
-        ]
+            for it in items
+        ],
+        columns=None if items else ["path", "start_s", "end_s", "asset"],
     )
     for col in ("start_s", "end_s"):
         rows[col] = rows[col].astype(float)
-    model_uri = cfg.model if is_model_uri(cfg.model) else str(Path(cfg.model).resolve())
-    return score_on_spark(model_uri, rows, output, master=cfg.spark_master, model_label=cfg.model)
+    return rows
 
 
 def _new_items(items: list, cfg: ScoreJobConfig) -> tuple[list, float | None]:

@@ -1,9 +1,12 @@
-"""``score engine=spark``: the saved MLflow pyfunc applied with ``mlflow.pyfunc.spark_udf`` to a
-Spark DataFrame with one row per window, written as Parquet partitioned by asset.
+"""``score engine=spark``: the saved MLflow pyfunc applied to a Spark DataFrame of inputs, written
+as Parquet partitioned by asset.
 
-Each input row is one window planned on the driver (:mod:`anomaly_diffusion.data.plan`), so the
-UDF returns exactly one row per input row and scores exactly the windows (and noise draws) of
-the local engine.
+Signals and images: one row per window planned on the driver (:mod:`anomaly_diffusion.data.plan`)
+through ``mlflow.pyfunc.spark_udf``, so the UDF returns exactly one row per input row and scores
+exactly the windows (and noise draws) of the local engine. Sensor tables and videos, whose windows
+are found only while reading (gaps, frame sampling): one row per file through ``mapInPandas``,
+where each executor loads the same pyfunc (shipped with ``SparkContext.addFile``) and returns
+every window of its files.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pandas as pd
 
 from anomaly_diffusion.errors import ConfigError
 from anomaly_diffusion.scoring.result import SCORE_COLUMNS
-from anomaly_diffusion.tracking.mlflow_tracker import _quiet_mlflow
+from anomaly_diffusion.tracking.mlflow_tracker import _quiet_mlflow, is_model_uri
 
 logger = logging.getLogger(__name__)
 
@@ -60,21 +63,34 @@ def spark_session(master: str | None):
 
 
 def score_on_spark(
-    model_uri: str, rows: pd.DataFrame, output: Path, *, master: str | None, model_label: str
+    model_uri: str,
+    rows: pd.DataFrame,
+    output: Path,
+    *,
+    master: str | None,
+    model_label: str,
+    files: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score ``rows`` (``path, start_s, end_s, asset`` + condition columns, one window each)
-    on Spark; write ``output`` (a folder of Parquet partitioned by ``asset``) atomically and
-    return the table read back."""
+    and ``files`` (same columns, one whole file each) on Spark; write ``output`` (a folder of
+    Parquet partitioned by ``asset``) atomically and return the table read back."""
     _quiet_mlflow()
     from pyspark.sql import functions as F
 
     os.environ["OMP_NUM_THREADS"] = "1"  # inherited by local-mode Python workers
     spark = spark_session(master)
-    frame = spark.createDataFrame(rows)
-    partitions = max(2, min(len(rows), 4 * spark.sparkContext.defaultParallelism))
-    frame = frame.repartition(partitions)
-    udf = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=result_ddl(), env_manager="local")
-    scored = frame.select(udf(F.struct(*[F.col(c) for c in rows.columns])).alias("r")).select("r.*")
+    parallel = 4 * spark.sparkContext.defaultParallelism
+    parts = []
+    if len(rows):
+        frame = spark.createDataFrame(rows).repartition(max(2, min(len(rows), parallel)))
+        udf = mlflow.pyfunc.spark_udf(
+            spark, model_uri, result_type=result_ddl(), env_manager="local"
+        )
+        cols = [F.col(c) for c in rows.columns]
+        parts.append(frame.select(udf(F.struct(*cols)).alias("r")).select("r.*"))
+    if files is not None and len(files):
+        parts.append(_per_file(spark, model_uri, files, partitions=min(len(files), parallel)))
+    scored = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
     scored = scored.withColumn("map_path", F.lit(None).cast("string")).withColumn(
         "model_uri", F.lit(model_label)
     )
@@ -87,6 +103,31 @@ def score_on_spark(
     table = pd.read_parquet(output)
     table["asset"] = table["asset"].astype(str)
     logger.info(
-        "spark (%s): %d row(s) in %d partition(s) -> %s", master, len(table), partitions, output
+        "spark (%s): %d row(s) from %d window row(s) and %d whole file(s) -> %s",
+        master,
+        len(table),
+        len(rows),
+        0 if files is None else len(files),
+        output,
     )
     return table
+
+
+def _per_file(spark, model_uri: str, files: pd.DataFrame, *, partitions: int):
+    """Every window of each file in ``files``: the pyfunc's ``predict`` on the executors."""
+    from mlflow.artifacts import download_artifacts
+
+    local = Path(download_artifacts(model_uri) if is_model_uri(model_uri) else model_uri)
+    spark.sparkContext.addFile(str(local), recursive=True)
+    name, schema = local.name, result_ddl()
+    columns = [c.split(" ")[0] for c in schema.split(", ")]
+
+    def predict(batches):
+        from pyspark import SparkFiles
+
+        model = mlflow.pyfunc.load_model(SparkFiles.get(name))
+        for batch in batches:
+            yield model.predict(batch).reindex(columns=columns)
+
+    frame = spark.createDataFrame(files).repartition(max(1, partitions))
+    return frame.mapInPandas(predict, schema=schema)

@@ -80,17 +80,34 @@ def test_spark_engine_equals_local(spark_ready, models, plant, tmp_path, modalit
         assert local["start_s"].nunique() > 1  # several windows per file, planned on the driver
 
 
-def test_spark_engine_refuses_tables(spark_ready, models, tmp_path):
-    table = tmp_path / "line.csv"
-    pd.DataFrame({"time": range(10), "x": range(10)}).to_csv(table, index=False)
-    out = _cli(
-        "score",
+def test_tables_are_scored_per_file_like_the_local_engine(spark_ready, models, plant, tmp_path):
+    """A vibration signal exported as a table (time + one column, 12.8 kHz) cannot be planned
+    into windows ahead of reading: Spark scores it per file, with the same pyfunc."""
+    from anomaly_diffusion.config import SourceConfig
+    from anomaly_diffusion.ingest import read_recording
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("good", "bearing_fault"):
+        npz = sorted((plant["vibration"] / "test" / name).glob("*.npz"))[0]
+        rec = read_recording(npz, source=SourceConfig())
+        t = pd.Series(range(rec.data.shape[-1])) / rec.rate
+        pd.DataFrame({"time": t, "accel": rec.data[0]}).to_csv(inputs / f"{name}.csv", index=False)
+    shutil.copy(npz, inputs / "fault.npz")  # a plannable file beside them: both paths at once
+    common = [
         f"model={models['vibration']}",
-        f"input={table}",
-        "engine=spark",
-        "output=s.parquet",
+        f"input={inputs}",
+        "maps=none",
         "tracking.enabled=false",
-        cwd=tmp_path,
-        ok=(2,),
-    )
-    assert "sensor tables and videos are scored with engine=local" in out.stderr
+    ]
+    _cli("score", *common, "output=local.parquet", cwd=tmp_path)
+    _cli("score", *common, "output=spark.parquet", "engine=spark", cwd=tmp_path)
+    local = _sorted(pd.read_parquet(tmp_path / "local.parquet"))
+    spark = _sorted(pd.read_parquet(tmp_path / "spark.parquet"))
+    assert local["error"].isna().all() and spark["error"].isna().all()
+    assert {p.rsplit(".", 1)[-1] for p in spark["path"]} == {"csv", "npz"}
+    assert list(spark["path"]) == list(local["path"]) and len(local) > 6
+    assert (spark["start_s"] - local["start_s"]).abs().max() <= 1e-9
+    assert (spark["score"] - local["score"]).abs().max() <= 1e-5
+    fault = local[local["path"].str.endswith("bearing_fault.csv")]["score"].max()
+    assert fault > local[local["path"].str.endswith("good.csv")]["score"].max()
