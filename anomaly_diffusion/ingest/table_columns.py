@@ -1,14 +1,13 @@
 """A sensor table file read block by block into its columns: time, sensors, labels.
 
-CSV separator (``,``, ``;``, tab, ``|``), decimal mark (``.`` or ``,``) and encoding (UTF-8 or
-Latin-1) are detected from the first bytes. CSV is parsed by pandas' C engine and Parquet by
+CSV separator, decimal mark and encoding are detected from the first bytes
+(:mod:`anomaly_diffusion.ingest.csv_format`). CSV is parsed by pandas' C engine and Parquet by
 pyarrow, :data:`CHUNK_ROWS` rows at a time, straight into float32 sensor columns, so that peak
 memory stays near one float32 copy of the sensors plus one block of text.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,9 @@ import numpy as np
 import pandas as pd
 
 from anomaly_diffusion.errors import DataError
+from anomaly_diffusion.ingest.csv_format import TIME_NAMES, guess_time, sniff
 
 CHUNK_ROWS = 500_000
-_TIME_NAMES = ("timestamp", "time", "datetime", "date", "ts")
-_SNIFF_BYTES = 64 * 1024
-_SEPARATORS = ("\t", ";", "|", ",")  # preference order when several split every line evenly
-_COMMA_DECIMAL = re.compile(r"^\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*$")
-_DOT_DECIMAL = re.compile(r"^\s*[+-]?\d*\.\d+(?:[eE][+-]?\d+)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -77,10 +72,10 @@ class _Reader:
         self.is_parquet = path.suffix.lower() == ".parquet"
         self.first_row, self.decimal = (1, ".") if self.is_parquet else (2, ".")
         self.header = self._header()
-        self.time_col = timestamp_column or _guess_time(self.header)
+        self.time_col = timestamp_column or guess_time(self.header)
         if self.time_col is None or self.time_col not in self.header:
             raise DataError(
-                f"{path}: no timestamp column (looked for {timestamp_column or _TIME_NAMES}; "
+                f"{path}: no timestamp column (looked for {timestamp_column or TIME_NAMES}; "
                 f"columns: {[str(c) for c in self.header]}); set source.timestamp_column=<name>"
             )
         if label_column is not None and label_column not in self.header:
@@ -109,7 +104,7 @@ class _Reader:
                 import pyarrow.parquet as pq
 
                 return list(pq.ParquetFile(self.path).schema_arrow.names)
-            sep, self.decimal, encoding = _sniff(self.path)
+            sep, self.decimal, encoding = sniff(self.path)
             self.options = {
                 "sep": sep,
                 "decimal": self.decimal,
@@ -303,52 +298,3 @@ def _numeric(path: Path, column: pd.Series, name: str, row0: int, decimal: str =
             )
         column = values
     return column.to_numpy(dtype=np.float32, na_value=np.nan)
-
-
-# ---------------------------------------------------------------- format detection
-
-
-def _sniff(path: Path) -> tuple[str, str, str]:
-    """Separator, decimal mark and encoding of a CSV file, from its first bytes."""
-    with path.open("rb") as f:
-        raw = f.read(_SNIFF_BYTES)
-    full = len(raw) < _SNIFF_BYTES
-    encoding = "utf-8"
-    if raw.startswith(b"\xef\xbb\xbf"):
-        encoding, raw = "utf-8-sig", raw[3:]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if not full and exc.start >= len(raw) - 3:  # a character cut by the sample's end
-            text = raw[: exc.start].decode("utf-8", "replace")
-        else:
-            encoding, text = "latin-1", raw.decode("latin-1")
-    lines = text.splitlines()
-    if not full and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut
-    lines = [ln for ln in lines[:200] if ln.strip()]
-    if not lines:
-        return ",", ".", encoding
-    sep = _pick_separator(lines)
-    decimal = "."
-    if sep != ",":
-        fields = [f for ln in lines[1:] for f in ln.split(sep)]
-        commas = sum(bool(_COMMA_DECIMAL.match(f)) for f in fields)
-        dots = sum(bool(_DOT_DECIMAL.match(f)) for f in fields)
-        if commas > dots:
-            decimal = ","
-    return sep, decimal, encoding
-
-
-def _pick_separator(lines: list[str]) -> str:
-    counts = {sep: [ln.count(sep) for ln in lines] for sep in _SEPARATORS}
-    even = [sep for sep, c in counts.items() if c[0] > 0 and len(set(c)) == 1]
-    if even:
-        return even[0]
-    # Ragged lines (quoted fields, trailing separators): the most frequent separator.
-    best = max(_SEPARATORS, key=lambda sep: (float(np.median(counts[sep])), sep == ","))
-    return best if np.median(counts[best]) > 0 else ","
-
-
-def _guess_time(columns) -> str | None:
-    return next((c for c in columns if str(c).strip().lower() in _TIME_NAMES), None)
