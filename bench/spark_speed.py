@@ -40,7 +40,7 @@ def _clips(folder: Path, n: int, seed: int) -> Path:
     return folder
 
 
-def measure(n_clips: int = 80) -> dict:
+def measure(n_clips: int = 60) -> dict:
     """Seconds of ``score`` per engine at ``n_clips`` and ``10 * n_clips`` clips of 10 s."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -138,7 +138,7 @@ def spark_section(found: dict) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--clips", type=int, default=80)
+    ap.add_argument("--clips", type=int, default=60)
     args = ap.parse_args()
     print("\n".join(spark_section(measure(args.clips))))
     return 0

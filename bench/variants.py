@@ -54,18 +54,7 @@ def tuned_row(det, val_w, test_w, labels, seed: int, base_row: dict) -> dict:
     }
 
 
-def stratified_subset(labels: np.ndarray, n_per_class: int, seed: int) -> np.ndarray:
-    """Indices of at most ``n_per_class`` items of each label, drawn without replacement."""
-    rng = np.random.default_rng(seed)
-    picks = [
-        rng.choice(
-            np.flatnonzero(labels == c),
-            size=min(n_per_class, int((labels == c).sum())),
-            replace=False,
-        )
-        for c in (0, 1)
-    ]
-    return np.sort(np.concatenate(picks))
+MIN_PER_CLASS = 5
 
 
 def reference_rows(det, test_w, labels, default_scores, seed: int, budget_s: float) -> list[dict]:
@@ -76,15 +65,21 @@ def reference_rows(det, test_w, labels, default_scores, seed: int, budget_s: flo
     ref.config = replace(
         ref.config, scoring=replace(ref.config.scoring, **REFERENCE, map_normalization="none")
     )
-    probe = [test_w[0]]
+    # Score class-balanced pairs until the budget is spent (at least MIN_PER_CLASS of each),
+    # so that the slow reference never overruns its budget by more than one pair.
+    rng = np.random.default_rng(seed)
+    normal, anomalous = (rng.permutation(np.flatnonzero(labels == c)) for c in (0, 1))
+    pairs = list(zip(normal, anomalous, strict=False))  # random pairs, one of each class
+    done: list[int] = []
+    parts = []
     start = time.perf_counter()
-    ref.raw_maps(probe, seed=seed)
-    per_item = time.perf_counter() - start
-    n_per_class = max(5, int(budget_s / per_item / 2))
-    idx = stratified_subset(labels, n_per_class, seed)
-    start = time.perf_counter()
-    scores = ref.score([test_w[i] for i in idx], seed=seed).scores
+    for pair in pairs:
+        parts.append(ref.score([test_w[i] for i in pair], seed=seed).scores)
+        done.extend(int(i) for i in pair)
+        if len(done) >= 2 * MIN_PER_CLASS and time.perf_counter() - start >= budget_s:
+            break
     seconds = time.perf_counter() - start
+    idx, scores = np.array(done), np.concatenate(parts)
     sub = labels[idx]
     logger.info("reference: %d items in %.0f s", len(idx), seconds)
     common = {
