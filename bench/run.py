@@ -41,7 +41,7 @@ from spark_speed import spark_section
 from speed import measure, speed_section
 from streaming import measure as measure_streaming
 from streaming import streaming_section
-from targets import per_file_auroc, targets_section
+from targets import per_file_auroc, resampled_far, targets_section
 from variants import reference_rows, tuned_row
 
 REPO = Path(__file__).resolve().parents[1]
@@ -185,6 +185,12 @@ def run_case(case: Case, seed: int) -> dict:
             "by_defect": metrics["auroc_by_defect"],
             "far": metrics["false_alarm_rate"],
             "n_normal": metrics["n_test_normal"],
+            "far_resampled": resampled_far(
+                det.calibration_scores_,
+                result.scores[labels == 0],
+                target=cfg.threshold.false_alarm_rate,
+            ),
+            "n_pooled": len(det.calibration_scores_) + int(np.sum(labels == 0)),
             "steps": det.train_result_.steps,
             "aupro": metrics["aupro"],
             "evals": det.network_evals_per_item(),

@@ -6,6 +6,8 @@ import numpy as np
 from scipy.stats import binomtest
 from sklearn.metrics import roc_auc_score
 
+from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
+
 MAX_TRAIN_S = 600.0
 MAX_EVALS = 8
 
@@ -34,6 +36,47 @@ def _rows(res: dict) -> tuple[dict, dict, dict | None, dict | None]:
     return preset, tuned, ref, same
 
 
+def resampled_far(
+    calibration: np.ndarray, test_normal: np.ndarray, *, target: float = 0.01, reps: int = 2000
+) -> float:
+    """Mean realised false-alarm rate of the threshold rule over random re-splits of all normal
+    items the model never trained on.
+
+    Each split calibrates on as many items as the real held-out set (``false_alarm_threshold``,
+    the product's rule) and counts alarms on the rest. It assumes the held-out and test normals
+    are exchangeable: it checks the rule at this sample size with far less split noise than one
+    split, not a shift between the held-out and the test normals.
+
+    Args:
+        calibration: Held-out normal scores that set the real threshold, shape (n,).
+        test_normal: Normal test scores, shape (m,).
+        target: Target false-alarm rate.
+        reps: Number of random splits.
+
+    Returns:
+        The mean false-alarm rate over the splits, in [0, 1].
+    """
+    pool = np.r_[calibration, test_normal].astype(np.float64)
+    n = len(calibration)
+    rng = np.random.default_rng(0)
+    rates = np.empty(reps)
+    for i in range(reps):
+        perm = rng.permutation(pool.size)
+        threshold = false_alarm_threshold(pool[perm[:n]], target_far=target)
+        rates[i] = np.mean(pool[perm[n:]] > threshold)
+    return float(rates.mean())
+
+
+def _far_status(k: int, n: int, low: float, high: float) -> str:
+    """met when the rate is within 2x of 1 %; unresolved when only the binomial interval
+    overlaps 0.5-2 % (n too small to tell); missed when the interval excludes that band."""
+    if 0.005 <= k / n <= 0.02:
+        return "met"
+    if low <= 0.02 and high >= 0.005:
+        return f"**unresolved** (n = {n} cannot tell)"
+    return "**missed**"
+
+
 def alarm_targets(results: list[dict], peer_words: tuple[str, ...]) -> list[str]:
     """Issue #5 rows: realised false-alarm rate within 2x of the 1 % target, and the preset
     ahead of every peer by more than the bootstrap interval."""
@@ -43,17 +86,22 @@ def alarm_targets(results: list[dict], peer_words: tuple[str, ...]) -> list[str]
             continue
         preset = res["rows"][0]
         far, n = preset["far"], preset.get("n_normal")
-        measured = f"{100 * far:.1f} %"
+        measured, status = f"{100 * far:.1f} %", _check(0.005 <= far <= 0.02)
         if n:  # how precisely this many normal test windows can measure a rate
             k = round(far * n)
             low, high = binomtest(k, n).proportion_ci(confidence_level=0.95)
             measured += (
-                f" ({k} of {n} normal test windows; 95 % interval "
-                f"{100 * low:.1f}-{100 * high:.1f} %)"
+                f" ({k} of {n} normal test items; 95 % interval {100 * low:.1f}-{100 * high:.1f} %)"
+            )
+            status = _far_status(k, n, low, high)
+        if preset.get("far_resampled") is not None:
+            measured += (
+                f"; re-split check {100 * preset['far_resampled']:.2f} % over "
+                f"{preset['n_pooled']} normal items never trained on"
             )
         lines.append(
             f"| {res['case'].name}: realised false-alarm rate within 2x of 1 % | "
-            f"{measured} | {_check(far is not None and 0.005 <= far <= 0.02)} |"
+            f"{measured} | {status} |"
         )
         peers = [r for r in res["rows"] if r["method"].startswith(peer_words)]
         best = max(peers, key=lambda r: r["auroc"])
@@ -162,10 +210,13 @@ CAUSES = [
     "(from the file names) did not help, and 50 + 50 test clips give a standard error of about "
     "0.055, so settings cannot be told apart reliably.",
     "- **False-alarm rate.** Each row gives its count of false alarms and the 95 % binomial "
-    "interval: with 50-150 normal test items one false alarm is already 0.7-2 %, and zero or "
+    "interval: with 47-150 normal test items one false alarm is already 0.7-2 %, and zero or "
     "one is the likely outcome at a true 1 % rate, so the intervals, not the point values, say "
-    "whether a rate is off. The threshold rule itself is checked on known distributions in "
-    "`tests/metrics/test_calibration.py` and `test_thresholds.py`.",
+    "whether a rate is off ('unresolved' = the interval overlaps 0.5-2 %). The re-split check "
+    "pools the held-out and test normals and averages the realised rate over 2,000 random "
+    "calibration/test splits of the same sizes: it tests the threshold rule at this sample "
+    "size, not a shift between held-out and test normals. The rule itself is checked on known "
+    "distributions in `tests/metrics/test_calibration.py` and `test_thresholds.py`.",
     "- **Speed.** Four noise draws of a 128-mel 12-s clip cost 4 UNet passes of about "
     "4.6 GFLOP each: even at the measured UNet throughput this bounds acoustic scoring far below "
     "300x real time. One draw on the acoustic preset's 64 mels would cut the work about 8x; a "

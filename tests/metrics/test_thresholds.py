@@ -51,6 +51,21 @@ def test_few_normal_scores_still_give_about_the_target_rate(n: int) -> None:
     assert np.mean(realised) < 0.75 / (n + 1)  # clearly below the plain maximum's rate
 
 
+@pytest.mark.parametrize("n", [120, 300])
+def test_enough_normal_scores_keep_fresh_alarms_at_or_below_the_target(n: int) -> None:
+    """The conformal order statistic: a fresh normal score exceeds the threshold with
+    probability (n + 1 - k) / (n + 1) <= 1 % (0.83 % at n = 120, 1.0 % at n = 300); the plain
+    "higher" quantile let 2/121 = 1.65 % through at n = 120."""
+    rng = np.random.default_rng(n)
+    realised = [
+        np.mean(rng.gamma(2.0, size=4000) > false_alarm_threshold(rng.gamma(2.0, size=n)))
+        for _ in range(400)
+    ]
+    assert 0.005 <= np.mean(realised) <= 0.0105
+    expected = (n + 1 - np.ceil((n + 1) * 0.99)) / (n + 1)
+    assert np.mean(realised) == pytest.approx(expected, abs=0.0015)
+
+
 def test_false_alarm_threshold_validation() -> None:
     with pytest.raises(ConfigError, match="normal_scores: got an empty array"):
         false_alarm_threshold([])
