@@ -5,6 +5,9 @@ BIN         := $(VENV)/bin
 TORCH_SPEC  ?= torch==2.13.0
 EXTRAS      ?= dev,spark
 STAMP       := $(VENV)/.installed
+# tests: one pytest worker per core, one torch/OpenMP thread each (no oversubscription)
+TEST_WORKERS ?= 2
+TEST_ENV    := OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 
 .PHONY: install demo test test-fast lint format bench ui nightly clean chromium
 
@@ -22,10 +25,10 @@ demo: $(STAMP)  ## synthetic plant end to end: train, score, report, MLflow
 	$(BIN)/anomaly-diffusion demo
 
 test: $(STAMP) chromium  ## the whole suite (fails when no test ran)
-	$(BIN)/python -m pytest -q
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP)  ## skip the slow end-to-end tests
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 chromium:  ## Debian's Chromium for the HTML report test (needs root; skipped when present)
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+CLI = str(Path(sys.executable).parent / "anomaly-diffusion")
 
 
 def shared_data_root() -> Path:
@@ -91,3 +94,18 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def run_cli(
+    *args: str, cwd: Path, ok: tuple[int, ...] = (0,), timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """Run ``anomaly-diffusion *args`` in ``cwd``; assert its exit code is one of ``ok``."""
+    out = subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode in ok, f"exit {out.returncode}\n{out.stdout}\n{out.stderr[-3000:]}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """:func:`run_cli`: the real CLI in a subprocess, exit code checked."""
+    return run_cli
