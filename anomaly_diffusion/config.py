@@ -20,6 +20,7 @@ FEATURE_KINDS = ("stft", "log_mel", "frame", "sensor_window")
 AGGREGATIONS = ("mean", "max", "topk")
 MAP_NORMALIZATIONS = ("none", "row", "pixel")
 MAP_TYPES = ("residual", "feature", "combined")
+PRECISIONS = ("float32", "bfloat16")
 
 
 def _check(ok: bool, message: str) -> None:
@@ -248,6 +249,10 @@ class ScoringConfig:
             step is pulled toward the noised input; 0 = plain DDIM (no effect when n_steps=1).
         tile: ``[h, w]`` tiles for large frames/spectrograms (half-overlapping, maps averaged
             where tiles overlap); ``None`` scores whole items.
+        precision: Arithmetic of the network while scoring: ``float32``, or ``bfloat16``
+            (autocast; about 2x faster on CPUs with native bfloat16, e.g. AVX512-BF16 or AMX;
+            maps within about 1 % of float32; slower on CPUs without it). Training always
+            runs in float32.
     """
 
     t_start: int = 100
@@ -261,8 +266,13 @@ class ScoringConfig:
     map_type: str = "residual"
     guidance: float = 0.0
     tile: tuple[int, int] | None = None
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
+        _check(
+            self.precision in PRECISIONS,
+            f"scoring.precision={self.precision!r}; use one of {PRECISIONS}",
+        )
         _check(
             self.map_type in MAP_TYPES,
             f"scoring.map_type={self.map_type!r}; use one of {MAP_TYPES}",

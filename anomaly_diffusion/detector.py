@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import zlib
@@ -359,7 +360,9 @@ class DiffusionAnomalyDetector:
                 cond=c,
             )
 
-        return tiled(maps_of, x_0, noise, cond, tile=cfg.tile).numpy()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_bfloat16(cfg.precision)):
+            maps = tiled(maps_of, x_0, noise, cond, tile=cfg.tile)
+        return maps.float().numpy()
 
     def with_scoring(self, scoring: ScoringConfig) -> DiffusionAnomalyDetector:
         """The same fitted detector with other scoring settings (threshold kept: recalibrate).
@@ -448,6 +451,24 @@ class DiffusionAnomalyDetector:
             detector.map_stats_ = tuple(a[None] if a.ndim == 2 else a for a in stats)
             detector.map_stats_type_ = meta.get("map_stats_type") or "residual"
         return detector
+
+
+def _bfloat16(precision: str) -> bool:
+    """Whether to score under bfloat16 autocast; warns once when the CPU has no native bfloat16
+    (it still works, only slower than float32)."""
+    if precision != "bfloat16":
+        return False
+    _warn_without_native_bfloat16()
+    return True
+
+
+@functools.cache
+def _warn_without_native_bfloat16() -> None:
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        logger.warning(
+            "scoring.precision=bfloat16: this CPU has no native bfloat16 (AVX512-BF16 / AMX), "
+            "so scoring is slower than float32; set scoring.precision=float32"
+        )
 
 
 def for_inference(model: UNet) -> UNet:

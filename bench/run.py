@@ -38,11 +38,11 @@ from diagnosis_check import diagnosis_by_file, diagnosis_section
 from peers import PEER_WORDS, peer_rows
 from spark_speed import measure as measure_spark
 from spark_speed import spark_section
-from speed import measure, speed_section
+from speed import measure, realtime_factor, speed_section
 from streaming import measure as measure_streaming
 from streaming import streaming_section
 from targets import per_file_auroc, resampled_far, targets_section
-from variants import reference_rows, tuned_row
+from variants import bfloat16_row, reference_rows, tuned_row
 
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("bench")
@@ -200,6 +200,8 @@ def run_case(case: Case, seed: int) -> dict:
     rows += peer_rows(det, fit_w, val_w, test_w, labels, seed)
     if case.variants:
         rows.append(tuned_row(det, val_w, test_w, labels, seed, rows[0]))
+    if case.public and case.detector.modality == "acoustic":
+        rows.append(bfloat16_row(det, val_w, test_w, labels, seed, rows[0]))
     if case.public and case.variants:
         rows += reference_rows(det, test_w, labels, result.scores, seed, budget_s=150.0)
     return {
@@ -444,6 +446,8 @@ def main() -> int:
         feats = replace(det.config.features, window_seconds=12.0, hop_seconds=12.0)
         det.config = replace(det.config, features=feats)
         speed = measure(det, wav, repeat_to_s=600.0)
+        det.with_scoring(replace(det.config.scoring, precision="bfloat16"))
+        speed["realtime_bf16"] = realtime_factor(det, wav, repeat_to_s=600.0)
     streaming = None
     if not args.no_streaming:
         try:

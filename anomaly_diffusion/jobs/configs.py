@@ -54,6 +54,7 @@ class ScoringOverrides:
     map_type: str | None = None
     guidance: float | None = None
     tile: tuple[int, int] | None = None
+    precision: str | None = None
 
     def apply(self, base: ScoringConfig) -> ScoringConfig:
         """``base`` with the given fields replaced (validated again)."""

@@ -3,6 +3,9 @@ above the same clean input, and the map's peak lands on it (in the mask; near th
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.ndimage import binary_dilation
@@ -39,6 +42,7 @@ def test_scratch_scores_above_clean_and_peak_is_on_it(plant):
         FeatureConfig(kind="frame"),
         ScoringConfig(t_start=100, smoothing_sigma=2.0, aggregation="max"),
     )
+    bf16 = copy.deepcopy(det).with_scoring(replace(det.config.scoring, precision="bfloat16"))
     for seed in range(100, 105):
         clean, _ = camera_image(np.random.default_rng(seed))
         bad, mask = camera_image(np.random.default_rng(seed), defect="scratch")
@@ -54,6 +58,11 @@ def test_scratch_scores_above_clean_and_peak_is_on_it(plant):
         assert result.scores[1] > 1.5 * result.scores[0], seed
         row, col = np.unravel_index(np.argmax(result.maps[1]), (64, 64))
         assert binary_dilation(mask > 0, iterations=2)[row, col], seed
+        fast = bf16.score(pair)  # bfloat16 autocast: the same verdict, maps within a few %
+        assert fast.maps[1].dtype == np.float32
+        np.testing.assert_allclose(fast.scores, result.scores, rtol=0.05)
+        assert fast.scores[1] > 1.5 * fast.scores[0], seed
+        assert np.corrcoef(fast.maps[1].ravel(), result.maps[1].ravel())[0, 1] > 0.99
 
 
 @pytest.mark.slow
