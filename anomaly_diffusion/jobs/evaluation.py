@@ -33,6 +33,8 @@ METRIC_KEYS = (
     "recall",
     "threshold",
     "false_alarm_rate",
+    "false_alarm_rate_low",
+    "false_alarm_rate_high",
     "pixel_auroc",
     "aupro",
     "pointwise_auroc",

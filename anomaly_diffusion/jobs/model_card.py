@@ -65,10 +65,24 @@ def model_card(
     ]
     for key, label in _SHOWN:
         value = metrics.get(key)
-        if value is not None:
+        if key == "false_alarm_rate" and value is not None and metrics.get("n_test_normal"):
+            lines.append(f"| {label} | {_false_alarms(metrics)} |")
+        elif value is not None:
             lines.append(
                 f"| {label} | {value:.4g} |"
                 if isinstance(value, float)
                 else f"| {label} | {value} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _false_alarms(m: dict[str, Any]) -> str:
+    """``'2.0 % (1 of 50; 95 % interval 0.1-10.6 %)'``: the rate and how precisely it is known."""
+    n = m["n_test_normal"]
+    text = f"{100 * m['false_alarm_rate']:.1f} % ({round(m['false_alarm_rate'] * n)} of {n}"
+    if m.get("false_alarm_rate_high") is not None:
+        text += (
+            f"; 95 % interval {100 * m['false_alarm_rate_low']:.1f}-"
+            f"{100 * m['false_alarm_rate_high']:.1f} %"
+        )
+    return text + ")"

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from anomaly_diffusion.errors import ConfigError
@@ -35,9 +36,12 @@ def detection_metrics(
     Returns:
         Dict with keys ``auroc``, ``pauc`` (McClish-standardised AUROC up to FPR 0.1, as
         ``roc_auc_score(max_fpr=0.1)``), ``f1``, ``precision``, ``recall``, ``threshold``,
-        ``false_alarm_rate`` (fraction of normal scores > threshold), ``n_test_normal``,
-        ``n_test_anomalous``. Ranking and F1-type metrics are ``None`` unless both classes are
-        present; ``false_alarm_rate`` is ``None`` without normal items.
+        ``false_alarm_rate`` (fraction of normal scores > threshold) with its exact 95 %
+        binomial (Clopper-Pearson) interval ``false_alarm_rate_low`` / ``_high`` (how
+        precisely this many normal items can measure a rate: 0 of 50 still allows 7.1 %),
+        ``n_test_normal``, ``n_test_anomalous``. Ranking and F1-type metrics are ``None``
+        unless both classes are present; the false-alarm figures are ``None`` without normal
+        items.
     """
     y, s = _as_labels_scores(labels, scores)
     thresholds = np.broadcast_to(np.asarray(threshold, dtype=np.float64), s.shape)
@@ -54,7 +58,12 @@ def detection_metrics(
         out["precision"] = float(precision_score(y, pred, zero_division=0))
         out["recall"] = float(recall_score(y, pred, zero_division=0))
     out["threshold"] = float(threshold) if np.ndim(threshold) == 0 else None
-    out["false_alarm_rate"] = float(pred[y == 0].mean()) if n_normal else None
+    out["false_alarm_rate"] = out["false_alarm_rate_low"] = out["false_alarm_rate_high"] = None
+    if n_normal:
+        false_alarms = int(pred[y == 0].sum())
+        ci = binomtest(false_alarms, n_normal).proportion_ci(confidence_level=0.95)
+        out["false_alarm_rate"] = false_alarms / n_normal
+        out["false_alarm_rate_low"], out["false_alarm_rate_high"] = float(ci.low), float(ci.high)
     out["n_test_normal"] = n_normal
     out["n_test_anomalous"] = n_anomalous
     return out

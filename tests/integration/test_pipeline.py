@@ -268,6 +268,8 @@ def test_model_card_parity_gate_and_promote(trained, workdir, plant):
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
     card = (trained / "model_card.md").read_text()
     assert "## Data" in card and "## Test metrics" in card and "| AUROC |" in card
+    assert "| false-alarm rate on normal test data | " in card
+    assert " of 8; 95 % interval " in card  # 8 normal test frames: a wide interval
     assert client.get_model_version(name, "1").description == card
     run_cli("promote", f"model={name}", "version=1", "alias=champion", cwd=workdir)
     run_cli(

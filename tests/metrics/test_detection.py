@@ -18,6 +18,8 @@ KEYS = {
     "recall",
     "threshold",
     "false_alarm_rate",
+    "false_alarm_rate_low",
+    "false_alarm_rate_high",
     "n_test_normal",
     "n_test_anomalous",
 }
@@ -75,6 +77,7 @@ def test_detection_metrics_anomalous_only() -> None:
     out = detection_metrics(np.ones(3, dtype=bool), [0.1, 0.6, 0.7], threshold=0.5)
     for key in ("auroc", "pauc", "f1", "precision", "recall", "false_alarm_rate"):
         assert out[key] is None
+    assert out["false_alarm_rate_low"] is None and out["false_alarm_rate_high"] is None
     assert (out["n_test_normal"], out["n_test_anomalous"]) == (0, 3)
 
 
@@ -135,3 +138,18 @@ def test_bootstrap_auroc_ci_validation() -> None:
         bootstrap_auroc_ci(labels, scores, rng=0)
     with pytest.raises(ConfigError, match="labels: AUROC needs both classes, got 2 normal"):
         bootstrap_auroc_ci([0, 0], scores, rng=rng)
+
+
+@pytest.mark.parametrize(
+    "alarms,n,low,high",
+    [(0, 50, 0.0, 0.0711), (3, 50, 0.0125, 0.1655), (2, 150, 0.0016, 0.0473)],
+)
+def test_false_alarm_rate_interval_is_the_exact_binomial_one(alarms, n, low, high) -> None:
+    """Clopper-Pearson 95 % intervals (known values): zero false alarms among 50 normal items
+    cannot rule out a rate of 7 %."""
+    labels = np.zeros(n, dtype=int)
+    scores = np.r_[np.ones(alarms), np.zeros(n - alarms)]
+    out = detection_metrics(labels, scores, threshold=0.5)
+    assert out["false_alarm_rate"] == pytest.approx(alarms / n)
+    assert out["false_alarm_rate_low"] == pytest.approx(low, abs=5e-4)
+    assert out["false_alarm_rate_high"] == pytest.approx(high, abs=5e-4)
