@@ -3,29 +3,51 @@
 The CLI composes the Hydra tree in ``configs/`` and turns it into these with :func:`from_dict`;
 library users build them directly. Each dataclass validates itself and raises
 :class:`~anomaly_diffusion.errors.ConfigError` naming the dotted field, the bad value and the fix.
+
+This module holds the source, feature, data, scheduler, training and tracking configs; it
+re-exports the scoring-side configs (:mod:`anomaly_diffusion.scoring_config`) and the dict
+helpers (:mod:`anomaly_diffusion.config_dicts`), so every config imports from here.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass
-from typing import Any
 
-from anomaly_diffusion.errors import ConfigError
+from anomaly_diffusion.config_dicts import _check, flatten, from_dict, to_dict
+from anomaly_diffusion.scoring_config import (
+    AGGREGATIONS,
+    MAP_NORMALIZATIONS,
+    MAP_TYPES,
+    PRECISIONS,
+    ScoringConfig,
+    ThresholdConfig,
+    TuneConfig,
+)
+
+__all__ = [
+    "AGGREGATIONS",
+    "FEATURE_KINDS",
+    "MAP_NORMALIZATIONS",
+    "MAP_TYPES",
+    "MODALITIES",
+    "PRECISIONS",
+    "DataConfig",
+    "FeatureConfig",
+    "SchedulerConfig",
+    "ScoringConfig",
+    "SourceConfig",
+    "ThresholdConfig",
+    "TrackingConfig",
+    "TrainingConfig",
+    "TuneConfig",
+    "_check",
+    "flatten",
+    "from_dict",
+    "to_dict",
+]
 
 MODALITIES = ("vibration", "acoustic", "camera", "process")
 FEATURE_KINDS = ("stft", "log_mel", "frame", "sensor_window")
-AGGREGATIONS = ("mean", "max", "topk")
-MAP_NORMALIZATIONS = ("none", "row", "pixel")
-MAP_TYPES = ("residual", "feature", "combined")
-PRECISIONS = ("float32", "bfloat16")
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
 
 
 @dataclass(frozen=True)
@@ -229,163 +251,6 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
-class ScoringConfig:
-    """Partial re-projection settings (see :mod:`anomaly_diffusion.scoring.reconstruct`).
-
-    Attributes:
-        t_start: Noise level (timestep, 1..num_train_timesteps-1) the sample is pushed to.
-        n_steps: DDIM steps back to ``t = 0`` (1 = one-step x0 prediction).
-        n_repeats: Independent noise draws averaged per item.
-        smoothing_sigma: Gaussian smoothing of the map (pixels/bins); 0 disables.
-        aggregation: Map -> score: ``mean``, ``max`` or ``topk`` (mean of the top fraction).
-        topk_fraction: Fraction of map cells averaged by ``topk``.
-        batch_size: Items per forward pass when scoring.
-        map_normalization: z-score each map against normal maps before smoothing: ``row`` (per
-            frequency bin / sensor), ``pixel`` (per cell; per row when shapes vary), ``none``.
-        map_type: ``residual`` (squared re-projection error), ``feature`` (1 - cosine similarity
-            of the denoiser's own multi-scale encoder features of input and reconstruction), or
-            ``combined`` (both, each normalized against normal maps, then averaged).
-        guidance: Input-conditioned denoising weight (DDAD, Mousakhan et al. 2023): each DDIM
-            step is pulled toward the noised input; 0 = plain DDIM (no effect when n_steps=1).
-        tile: ``[h, w]`` tiles for large frames/spectrograms (half-overlapping, maps averaged
-            where tiles overlap); ``None`` scores whole items.
-        precision: Arithmetic of the network while scoring: ``float32``, or ``bfloat16``
-            (autocast; about 2x faster on CPUs with native bfloat16, e.g. AVX512-BF16 or AMX;
-            maps within about 1 % of float32; slower on CPUs without it). Training always
-            runs in float32.
-    """
-
-    t_start: int = 100
-    n_steps: int = 1
-    n_repeats: int = 4
-    smoothing_sigma: float = 1.0
-    aggregation: str = "topk"
-    topk_fraction: float = 0.01
-    batch_size: int = 16
-    map_normalization: str = "none"
-    map_type: str = "residual"
-    guidance: float = 0.0
-    tile: tuple[int, int] | None = None
-    precision: str = "float32"
-
-    def __post_init__(self) -> None:
-        _check(
-            self.precision in PRECISIONS,
-            f"scoring.precision={self.precision!r}; use one of {PRECISIONS}",
-        )
-        _check(
-            self.map_type in MAP_TYPES,
-            f"scoring.map_type={self.map_type!r}; use one of {MAP_TYPES}",
-        )
-        _check(self.guidance >= 0, f"scoring.guidance={self.guidance} must be >= 0")
-        _check(
-            self.tile is None or (len(self.tile) == 2 and min(self.tile) >= 8),
-            f"scoring.tile={self.tile}: give [rows, columns], each >= 8, or null",
-        )
-        _check(
-            self.t_start >= 1,
-            f"scoring.t_start={self.t_start} must be >= 1 (a timestep in "
-            "1..num_train_timesteps-1; ~100 for images, 250-400 for spectrograms)",
-        )
-        _check(
-            1 <= self.n_steps <= self.t_start,
-            f"scoring.n_steps={self.n_steps} must be in [1, scoring.t_start={self.t_start}]",
-        )
-        _check(self.n_repeats >= 1, f"scoring.n_repeats={self.n_repeats} must be >= 1")
-        _check(
-            self.smoothing_sigma >= 0,
-            f"scoring.smoothing_sigma={self.smoothing_sigma} must be >= 0",
-        )
-        _check(
-            self.aggregation in AGGREGATIONS,
-            f"scoring.aggregation={self.aggregation!r}; use one of {AGGREGATIONS}",
-        )
-        _check(
-            self.map_normalization in MAP_NORMALIZATIONS,
-            f"scoring.map_normalization={self.map_normalization!r}; "
-            f"use one of {MAP_NORMALIZATIONS}",
-        )
-        _check(
-            0 < self.topk_fraction <= 1,
-            f"scoring.topk_fraction={self.topk_fraction} must be in (0, 1]",
-        )
-
-
-@dataclass(frozen=True)
-class TuneConfig:
-    """Label-free choice of the scoring settings (:mod:`anomaly_diffusion.scoring.chooser`).
-
-    Attributes:
-        enabled: Run the chooser after training (``train tune.enabled=true``).
-        t_starts: Noise levels tried (single-step x0 prediction each).
-        map_types, normalizations, smoothing_sigmas, aggregations: The grid searched.
-        per_kind: Synthetic anomalies per kind; strength: their amplitude (feature std units).
-        n_repeats: Noise draws while searching (``None``: the scoring config's).
-    """
-
-    enabled: bool = False
-    t_starts: tuple[int, ...] = (50, 100, 250, 400)
-    map_types: tuple[str, ...] = MAP_TYPES
-    normalizations: tuple[str, ...] = ("none", "pixel")
-    smoothing_sigmas: tuple[float, ...] = (1.0, 2.0)
-    aggregations: tuple[str, ...] = AGGREGATIONS
-    per_kind: int = 8
-    strength: float = 3.0
-    n_repeats: int | None = None
-
-    def __post_init__(self) -> None:
-        for name, values, allowed in (
-            ("map_types", self.map_types, MAP_TYPES),
-            ("normalizations", self.normalizations, MAP_NORMALIZATIONS),
-            ("aggregations", self.aggregations, AGGREGATIONS),
-        ):
-            bad = [v for v in values if v not in allowed]
-            _check(not bad and values, f"tune.{name}={list(values)}: use values from {allowed}")
-        _check(
-            bool(self.t_starts) and min(self.t_starts) >= 1,
-            f"tune.t_starts={list(self.t_starts)} must be timesteps >= 1",
-        )
-        _check(self.per_kind >= 2, f"tune.per_kind={self.per_kind} must be >= 2")
-        _check(self.strength > 0, f"tune.strength={self.strength} must be > 0")
-
-
-@dataclass(frozen=True)
-class ThresholdConfig:
-    """Alarm threshold, fit on held-out data.
-
-    Attributes:
-        false_alarm_rate: Target false-alarm rate: the threshold is this upper quantile of the
-            held-out normal scores.
-        per: ``asset`` or an operating-condition name (e.g. ``speed``): a threshold per group,
-            each from that group's held-out normal scores (groups with fewer than
-            ``min_group_windows`` normal windows, and unseen groups, use the global one).
-        min_group_windows: Held-out normal windows a group needs for its own threshold.
-        method: ``false_alarm`` (default, normal data only) or ``f1``: the F1-optimal threshold
-            on a labelled validation set (manifest rows with ``split=val``); without anomalies
-            there it falls back to ``false_alarm`` (it never collapses to the lowest score).
-    """
-
-    false_alarm_rate: float = 0.01
-    per: str | None = None
-    min_group_windows: int = 20
-    method: str = "false_alarm"
-
-    def __post_init__(self) -> None:
-        _check(
-            0 < self.false_alarm_rate < 1,
-            f"threshold.false_alarm_rate={self.false_alarm_rate} must be in (0, 1), e.g. 0.01",
-        )
-        _check(
-            self.method in ("false_alarm", "f1"),
-            f"threshold.method={self.method!r} must be false_alarm or f1",
-        )
-        _check(
-            self.min_group_windows >= 1,
-            f"threshold.min_group_windows={self.min_group_windows} must be >= 1",
-        )
-
-
-@dataclass(frozen=True)
 class TrackingConfig:
     """MLflow tracking: ``uri`` defaults to ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``."""
 
@@ -393,73 +258,3 @@ class TrackingConfig:
     uri: str | None = None
     experiment: str = "anomaly_diffusion"
     registered_model_name: str | None = None
-
-
-def from_dict(cls: type, values: dict[str, Any] | None, prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from a plain dict, recursing into nested dataclasses.
-
-    Raises:
-        ConfigError: for an unknown key (naming its dotted path) or a badly typed value.
-    """
-    values = dict(values or {})
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    _check(
-        not unknown,
-        f"unknown config key(s) {[prefix + k for k in unknown]}; "
-        f"valid keys under '{prefix or 'top level'}' are {sorted(names)}",
-    )
-    kwargs = {name: _coerce(hints[name], value, prefix + name) for name, value in values.items()}
-    return cls(**kwargs)
-
-
-def _coerce(hint: Any, value: Any, path: str) -> Any:
-    if value is None:
-        return None  # the dataclass's own validation says whether null is allowed
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _coerce(args[0], value, path)
-    if dataclasses.is_dataclass(hint):
-        _check(isinstance(value, dict), f"{path} must be a mapping, got {value!r}")
-        return from_dict(hint, value, prefix=path + ".")
-    if origin is tuple:
-        _check(isinstance(value, (list, tuple)), f"{path}={value!r} must be a list")
-        inner = typing.get_args(hint)[0]
-        return tuple(_coerce(inner, v, path) for v in value)
-    if hint is bool:
-        _check(isinstance(value, bool), f"{path}={value!r} must be true or false")
-        return value
-    if hint in (int, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        _check(ok, f"{path}={value!r} must be a number")
-        _check(hint is float or float(value).is_integer(), f"{path}={value!r} must be an integer")
-        return hint(value)
-    if hint is str:
-        return str(value)
-    return value
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    """Plain nested dict of a config dataclass (tuples become lists)."""
-    return _plain(dataclasses.asdict(config))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Flatten a nested dict to dotted keys: ``{"a": {"b": 1}} -> {"a.b": 1}``."""
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, prefix + key + "."))
-        else:
-            flat[prefix + key] = value
-    return flat

@@ -213,8 +213,10 @@ CAUSES = [
     "'localization settings' row) localizes much better at a lower image AUROC: one model does "
     "not yet give both.",
     "- **ToyCar.** Every peer is near chance on this split; conditioning on car model and speed "
-    "(from the file names) did not help, and 50 + 50 test clips give a standard error of about "
-    "0.055, so settings cannot be told apart reliably.",
+    "(from the file names) did not help, nor did other map-to-score rules on the same maps "
+    "(per-band Mahalanobis, time profiles: 0.56-0.60 vs 0.65, `bench/results/README.md`); "
+    "50 + 50 test clips give a standard error of about 0.055, so settings cannot be told "
+    "apart reliably.",
     "- **False-alarm rate.** Each row gives its count of false alarms and the 95 % binomial "
     "interval: with 47-150 normal test items one false alarm is already 0.7-2 %, and zero or "
     "one is the likely outcome at a true 1 % rate, so the intervals, not the point values, say "

@@ -1,0 +1,126 @@
+"""The saved-model folder: ``weights.safetensors`` + ``detector.json`` (format version 1).
+
+:func:`save_detector` writes a fitted detector, :func:`load_detector_files` reads one back;
+:func:`for_inference` puts a trained UNet in the state it is kept in after fitting or loading.
+Takes the detector class as an argument, so this module does not import
+:mod:`anomaly_diffusion.detector` (which re-exports these names).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from anomaly_diffusion.config import from_dict, to_dict
+from anomaly_diffusion.data.conditions import ConditionEncoder
+from anomaly_diffusion.detector_config import DetectorConfig
+from anomaly_diffusion.diffusion.unet import UNet
+from anomaly_diffusion.errors import ConfigError, NotFittedError
+from anomaly_diffusion.metrics.severity import NormalTail
+
+if TYPE_CHECKING:
+    from anomaly_diffusion.detector import DiffusionAnomalyDetector
+
+WEIGHTS_FILE, CONFIG_FILE = "weights.safetensors", "detector.json"
+
+
+def save_detector(detector: DiffusionAnomalyDetector, path: str | Path) -> Path:
+    """Write ``weights.safetensors`` (EMA weights + normalization) and ``detector.json``.
+
+    Args:
+        detector: A fitted detector.
+        path: Folder to write (created if missing).
+
+    Returns:
+        The folder, as a :class:`~pathlib.Path`.
+
+    Raises:
+        NotFittedError: the detector has no model yet.
+    """
+    if detector.model_ is None:
+        raise NotFittedError("nothing to save: fit the detector first")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.contiguous() for k, v in detector.model_.state_dict().items()}
+    if detector.map_stats_ is not None:
+        tensors["maps.mean"], tensors["maps.std"] = (
+            torch.from_numpy(a) for a in detector.map_stats_
+        )
+    if detector.normal_tail_ is not None:
+        tensors["calib.scores"] = torch.from_numpy(detector.normal_tail_.scores)
+    tensors["norm.mean"], tensors["norm.std"] = (
+        torch.from_numpy(detector.mean_),
+        torch.from_numpy(detector.std_),
+    )
+    save_file(tensors, str(path / WEIGHTS_FILE))
+    meta = {
+        "config": to_dict(detector.config),
+        "threshold": detector.threshold_,
+        "sample_rate": detector.sample_rate_,
+        "map_stats_type": detector.map_stats_type_,
+        "tail_scale": detector.normal_tail_.scale if detector.normal_tail_ else None,
+        "conditions": detector.conditions_.to_dict() if detector.conditions_ else None,
+        "source_sizes": detector.source_sizes_,
+        "group_thresholds": detector.group_thresholds_,
+        "format_version": 1,
+    }
+    (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+    return path
+
+
+def load_detector_files(
+    cls: type[DiffusionAnomalyDetector], path: str | Path
+) -> DiffusionAnomalyDetector:
+    """Load a folder written by :func:`save_detector`.
+
+    Args:
+        cls: The detector class to build (called with the saved :class:`DetectorConfig`).
+        path: The saved folder.
+
+    Returns:
+        The fitted detector, its UNet ready for inference.
+
+    Raises:
+        ConfigError: ``path`` holds no ``detector.json``.
+    """
+    path = Path(path)
+    if not (path / CONFIG_FILE).is_file():
+        raise ConfigError(
+            f"model={path}: no {CONFIG_FILE} there; point model= at a folder "
+            "written by 'anomaly-diffusion train' (run_dir/model) or an MLflow URI"
+        )
+    meta = json.loads((path / CONFIG_FILE).read_text())
+    threshold_cfg = meta["config"].get("threshold", {})
+    if "target_far" in threshold_cfg:  # models saved before the rename
+        threshold_cfg["false_alarm_rate"] = threshold_cfg.pop("target_far")
+    detector = cls(from_dict(DetectorConfig, meta["config"]))
+    tensors = load_file(str(path / WEIGHTS_FILE))
+    model = UNet(detector.config.network)
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    detector.model_ = for_inference(model)
+    detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
+    detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
+    detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
+    detector.group_thresholds_ = meta.get("group_thresholds") or {}
+    sizes = meta.get("source_sizes")
+    detector.source_sizes_ = None if sizes is None else (tuple(sizes[0]), tuple(sizes[1]))
+    if "calib.scores" in tensors and meta.get("tail_scale"):
+        detector.normal_tail_ = NormalTail(
+            scores=tensors["calib.scores"].numpy(), scale=float(meta["tail_scale"])
+        )
+    if "maps.mean" in tensors:
+        stats = (tensors["maps.mean"].numpy(), tensors["maps.std"].numpy())
+        # models saved before map components existed hold (H, W) / (F, 1) statistics
+        detector.map_stats_ = tuple(a[None] if a.ndim == 2 else a for a in stats)
+        detector.map_stats_type_ = meta.get("map_stats_type") or "residual"
+    return detector
+
+
+def for_inference(model: UNet) -> UNet:
+    """Eval mode, no gradients, channels-last weights: convolutions on CPU run ~20 % faster
+    (measured: 0.23 -> 0.18 s per forward of 4 x 1 x 128 x 376 on 2 cores)."""
+    return model.eval().requires_grad_(False).to(memory_format=torch.channels_last)
