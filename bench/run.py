@@ -42,7 +42,7 @@ from speed import measure, realtime_factor, speed_section
 from streaming import measure as measure_streaming
 from streaming import streaming_section
 from targets import per_file_auroc, resampled_far, targets_section
-from variants import bfloat16_row, reference_rows, tuned_row
+from variants import FAST_SCORING, reference_rows, scoring_rows, tuned_row
 
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("bench")
@@ -201,7 +201,7 @@ def run_case(case: Case, seed: int) -> dict:
     if case.variants:
         rows.append(tuned_row(det, val_w, test_w, labels, seed, rows[0]))
     if case.public and case.detector.modality == "acoustic":
-        rows.append(bfloat16_row(det, val_w, test_w, labels, seed, rows[0]))
+        rows += scoring_rows(det, val_w, test_w, labels, seed, rows[0])
     if case.public and case.variants:
         rows += reference_rows(det, test_w, labels, result.scores, seed, budget_s=150.0)
     return {
@@ -446,8 +446,12 @@ def main() -> int:
         feats = replace(det.config.features, window_seconds=12.0, hop_seconds=12.0)
         det.config = replace(det.config, features=feats)
         speed = measure(det, wav, repeat_to_s=600.0)
-        det.with_scoring(replace(det.config.scoring, precision="bfloat16"))
-        speed["realtime_bf16"] = realtime_factor(det, wav, repeat_to_s=600.0)
+        preset = det.config.scoring
+        speed["realtime_fast"] = []
+        for changes in FAST_SCORING:
+            det.with_scoring(replace(preset, **changes))
+            rt = realtime_factor(det, wav, repeat_to_s=600.0)
+            speed["realtime_fast"].append({**rt, "settings": changes})
     streaming = None
     if not args.no_streaming:
         try:
