@@ -125,9 +125,16 @@ def _hydra_value(value: object) -> str:
 
 
 def _metrics_line(m: dict) -> str:
+    """``auroc=0.950  ...  false_alarm_rate=0.000 (0 of 8, 95 % <= 0.369)  ...``: the false-alarm
+    rate with its count and the upper end of its exact 95 % interval."""
+
     def fmt(key: str) -> str:
         value = m.get(key)
-        return f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
+        text = f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
+        n, high = m.get("n_test_normal"), m.get("false_alarm_rate_high")
+        if key == "false_alarm_rate" and n and high is not None:
+            text += f" ({round(value * n)} of {n}, 95 % <= {high:.3f})"
+        return text
 
     keys = ("auroc", "pauc", "f1", "false_alarm_rate", "pixel_auroc", "threshold")
     return "  ".join(fmt(k) for k in keys if m.get(k) is not None) or "no test metrics"
