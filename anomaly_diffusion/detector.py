@@ -154,8 +154,6 @@ class DiffusionAnomalyDetector:
         from every held-out window, each scored with statistics fit on the other half
         (cross-fitting), so no window normalizes its own map and all n set the threshold.
         ``anomalous`` (labelled validation anomalies) is used only by ``threshold.method=f1``.
-        The held-out scores that set the threshold stay in ``calibration_scores_``, shape (n,)
-        (in memory only; not saved with the model).
         """
         raw = self.raw_maps(normal, seed=seed)
         mode = self.config.scoring.map_normalization
@@ -165,7 +163,6 @@ class DiffusionAnomalyDetector:
         else:
             scores = self._cross_fit_scores(raw, mode)
         held = list(normal)
-        self.calibration_scores_ = scores
         cfg = self.config.threshold
         self.threshold_ = false_alarm_threshold(scores, target_far=cfg.false_alarm_rate)
         self.normal_tail_ = NormalTail.fit(scores)

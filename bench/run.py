@@ -186,11 +186,11 @@ def run_case(case: Case, seed: int) -> dict:
             "far": metrics["false_alarm_rate"],
             "n_normal": metrics["n_test_normal"],
             "far_resampled": resampled_far(
-                det.calibration_scores_,
+                det.normal_tail_.scores,
                 result.scores[labels == 0],
                 target=cfg.threshold.false_alarm_rate,
             ),
-            "n_pooled": len(det.calibration_scores_) + int(np.sum(labels == 0)),
+            "n_pooled": len(det.normal_tail_.scores) + int(np.sum(labels == 0)),
             "steps": det.train_result_.steps,
             "aupro": metrics["aupro"],
             "evals": det.network_evals_per_item(),

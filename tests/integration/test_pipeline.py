@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +15,7 @@ from anomaly_diffusion.jobs.evaluation import METRIC_KEYS
 from anomaly_diffusion.scoring.result import SCORE_COLUMNS
 
 pytestmark = pytest.mark.slow
-CLI = str(Path(sys.executable).parent / "anomaly-diffusion")
 QUICK = ["training=quick", "training.max_steps=150"]
-
-
-def run_cli(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
-    out = subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
-    assert out.returncode in ok, f"exit {out.returncode}\n{out.stdout}\n{out.stderr[-3000:]}"
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +24,9 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(workdir, plant) -> Path:
+def trained(cli, workdir, plant) -> Path:
     """A camera model trained by the CLI, tracked in workdir/mlflow.db (the default store)."""
-    run_cli("train", f"data.root={plant['camera']}", "run_dir=runs/camera", *QUICK, cwd=workdir)
+    cli("train", f"data.root={plant['camera']}", "run_dir=runs/camera", *QUICK, cwd=workdir)
     return workdir / "runs" / "camera"
 
 
@@ -80,8 +71,8 @@ def test_mlflow_store_holds_run_params_metrics_artifacts_and_model(trained, work
     del mlflow
 
 
-def test_evaluate_matches_train_metrics(trained, workdir, plant):
-    run_cli(
+def test_evaluate_matches_train_metrics(cli, trained, workdir, plant):
+    cli(
         "evaluate",
         f"model={trained / 'model'}",
         f"data.root={plant['camera']}",
@@ -94,8 +85,8 @@ def test_evaluate_matches_train_metrics(trained, workdir, plant):
     assert got["threshold"] == pytest.approx(want["threshold"])
 
 
-def test_score_from_registry_then_report(trained, workdir, plant):
-    out = run_cli(
+def test_score_from_registry_then_report(cli, trained, workdir, plant):
+    out = cli(
         "score",
         "model=models:/anomaly_diffusion_camera/1",
         f"input={plant['camera'] / 'test'}",
@@ -126,7 +117,7 @@ def test_score_from_registry_then_report(trained, workdir, plant):
     assert run.data.params["scoring.t_start"] == "100"
     assert "config.yaml" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
-    run_cli("report", "input=scores/camera.parquet", "output=report.html", cwd=workdir)
+    cli("report", "input=scores/camera.parquet", "output=report.html", cwd=workdir)
     html = (workdir / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 1 + min(len(flagged), 20)
     assert 'src="http' not in html
@@ -164,7 +155,7 @@ def test_report_renders_in_headless_chromium(trained, workdir, chromium):
     assert title
 
 
-def test_every_model_uri_form_scores_the_same(trained, workdir, plant):
+def test_every_model_uri_form_scores_the_same(cli, trained, workdir, plant):
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
@@ -179,7 +170,7 @@ def test_every_model_uri_form_scores_the_same(trained, workdir, plant):
     one = plant["camera"] / "test" / "spot" / "spot_0000.png"
     scores = []
     for i, uri in enumerate(uris):
-        run_cli(
+        cli(
             "score",
             f"model={uri}",
             f"input={one}",
@@ -207,12 +198,12 @@ def test_pyfunc_scores_equal_in_process_scores(trained, workdir, plant):
     assert "map_path" not in remote.columns
 
 
-def test_score_goes_on_after_bad_files_and_exits_3(trained, workdir, plant):
+def test_score_goes_on_after_bad_files_and_exits_3(cli, trained, workdir, plant):
     inputs = workdir / "mixed"
     shutil.copytree(plant["camera"] / "test" / "spot", inputs)
     (inputs / "empty.png").write_bytes(b"")
     (inputs / "notes.png").write_text("this is not an image")
-    out = run_cli(
+    out = cli(
         "score",
         f"model={trained / 'model'}",
         f"input={inputs}",
@@ -229,11 +220,11 @@ def test_score_goes_on_after_bad_files_and_exits_3(trained, workdir, plant):
     assert table["error"].isna().sum() == 6
 
 
-def test_baselines_from_the_cli_are_logged_beside_the_diffusion_run(trained, workdir, plant):
+def test_baselines_from_the_cli_are_logged_beside_the_diffusion_run(cli, trained, workdir, plant):
     from mlflow.tracking import MlflowClient
 
     for name in ("isolation_forest", "pca", "dense_ae"):
-        run_cli(
+        cli(
             "train",
             f"data.root={plant['camera']}",
             f"run_dir=runs/{name}",
@@ -257,11 +248,11 @@ def test_baselines_from_the_cli_are_logged_beside_the_diffusion_run(trained, wor
     assert by_model["pca"].data.metrics["pixel_auroc"] > 0.5  # PCA has residual maps
     # only the diffusion model is registered
     assert len(client.search_model_versions("name = 'anomaly_diffusion_camera'")) == 1
-    out = run_cli("train", f"data.root={plant['camera']}", "model=knn", cwd=workdir, ok=(2,))
+    out = cli("train", f"data.root={plant['camera']}", "model=knn", cwd=workdir, ok=(2,))
     assert "model='knn' must be diffusion or one of isolation_forest, pca, dense_ae" in out.stderr
 
 
-def test_model_card_parity_gate_and_promote(trained, workdir, plant):
+def test_model_card_parity_gate_and_promote(cli, trained, workdir, plant):
     from mlflow.tracking import MlflowClient
 
     name = "anomaly_diffusion_camera"
@@ -271,8 +262,8 @@ def test_model_card_parity_gate_and_promote(trained, workdir, plant):
     assert "| false-alarm rate on normal test data | " in card
     assert " of 8; 95 % interval " in card  # 8 normal test frames: a wide interval
     assert client.get_model_version(name, "1").description == card
-    run_cli("promote", f"model={name}", "version=1", "alias=champion", cwd=workdir)
-    run_cli(
+    cli("promote", f"model={name}", "version=1", "alias=champion", cwd=workdir)
+    cli(
         "train",
         f"data.root={plant['camera']}",
         "run_dir=runs/camera2",
@@ -281,15 +272,15 @@ def test_model_card_parity_gate_and_promote(trained, workdir, plant):
         "training.max_steps=30",
         cwd=workdir,
     )  # registers version 2 after its pyfunc passed the parity gate
-    out = run_cli("promote", f"model={name}", "version=2", "alias=champion", cwd=workdir)
+    out = cli("promote", f"model={name}", "version=2", "alias=champion", cwd=workdir)
     assert "(was v1)" in out.stdout and "change" in out.stdout
     assert out.stdout.splitlines()[1].startswith("auroc")
     assert str(client.get_model_version_by_alias(name, "champion").version) == "2"
-    out = run_cli("promote", f"model={name}", "version=2", "alias=staging", cwd=workdir)
+    out = cli("promote", f"model={name}", "version=2", "alias=staging", cwd=workdir)
     assert "(new alias)" in out.stdout
-    out = run_cli("promote", f"model={name}", "version=9", cwd=workdir, ok=(2,))
+    out = cli("promote", f"model={name}", "version=9", cwd=workdir, ok=(2,))
     assert "version=9: not in the registry" in out.stderr
-    out = run_cli("promote", f"model={name}", cwd=workdir, ok=(2,))
+    out = cli("promote", f"model={name}", cwd=workdir, ok=(2,))
     assert "version=<N> are required" in out.stderr
 
 
@@ -309,7 +300,7 @@ def test_parity_gate_refuses_a_model_that_scores_differently(trained, workdir, p
         parity_check(trained / "model", tampered, inputs)
 
 
-def test_since_last_scores_each_file_once(trained, workdir, plant):
+def test_since_last_scores_each_file_once(cli, trained, workdir, plant):
     import os
     import time
 
@@ -322,19 +313,19 @@ def test_since_last_scores_each_file_once(trained, workdir, plant):
         "since=last",
         "maps=none",
     ]
-    first = run_cli(*args, "output=night1.parquet", cwd=workdir)
+    first = cli(*args, "output=night1.parquet", cwd=workdir)
     assert "scored 8 window(s)" in first.stdout
-    again = run_cli(*args, "output=night2.parquet", cwd=workdir)  # nothing new: nothing scored
+    again = cli(*args, "output=night2.parquet", cwd=workdir)  # nothing new: nothing scored
     assert "scored 0 window(s)" in again.stdout
     assert len(pd.read_parquet(workdir / "night2.parquet")) == 0
     new = incoming / "new_frame.png"
     shutil.copy(next(incoming.glob("*.png")), new)
     later = time.time() + 10
     os.utime(new, (later, later))
-    third = run_cli(*args, "output=night3.parquet", cwd=workdir)
+    third = cli(*args, "output=night3.parquet", cwd=workdir)
     assert "scored 1 window(s)" in third.stdout
     assert list(pd.read_parquet(workdir / "night3.parquet")["path"]) == [str(new)]
-    dated = run_cli(
+    dated = cli(
         "score",
         f"model={trained / 'model'}",
         f"input={incoming}",
@@ -345,5 +336,5 @@ def test_since_last_scores_each_file_once(trained, workdir, plant):
         cwd=workdir,
     )
     assert "scored 9 window(s)" in dated.stdout
-    out = run_cli(*args[:3], "since=last", "tracking.enabled=false", cwd=workdir, ok=(2,))
+    out = cli(*args[:3], "since=last", "tracking.enabled=false", cwd=workdir, ok=(2,))
     assert "since=last keeps its watermark in MLflow" in out.stderr
