@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.integration.test_pipeline import run_cli
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).parent / "anomaly-diffusion")
