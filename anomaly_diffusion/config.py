@@ -26,6 +26,7 @@ from anomaly_diffusion.scoring_config import (
 
 __all__ = [
     "AGGREGATIONS",
+    "BACKBONES",
     "FEATURE_KINDS",
     "MAP_NORMALIZATIONS",
     "MAP_TYPES",
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 MODALITIES = ("vibration", "acoustic", "camera", "process")
+BACKBONES = ("none", "mobilenet_v2")
 FEATURE_KINDS = ("stft", "log_mel", "frame", "sensor_window")
 
 
@@ -111,6 +113,14 @@ class FeatureConfig:
         n_mels: Mel bands for ``log_mel``.
         max_freq_hz: Highest frequency kept (Hz); ``None``: Nyquist.
         image_size: ``[height, width]`` frames are resized to (pixels).
+        backbone: ``none`` (the model sees the frame's pixels) or ``mobilenet_v2`` (the model
+            sees ImageNet MobileNetV2 feature maps of the frame, see
+            :mod:`anomaly_diffusion.features.backbone`); frames only.
+        backbone_layers: MobileNetV2 blocks whose outputs are concatenated (``features.<i>``).
+        backbone_pool: Side of the average-pooling window over each layer's map (odd).
+        backbone_weights: Weight file (safetensors or a weights-only torch checkpoint);
+            ``None``: torchvision's file in ``$TORCH_HOME``, else the one ``make weights``
+            stores.
     """
 
     kind: str = "frame"
@@ -121,8 +131,33 @@ class FeatureConfig:
     n_mels: int = 64
     max_freq_hz: float | None = None
     image_size: tuple[int, int] = (64, 64)
+    backbone: str = "none"
+    backbone_layers: tuple[int, ...] = (6, 13)
+    backbone_pool: int = 3
+    backbone_weights: str | None = None
 
     def __post_init__(self) -> None:
+        _check(
+            self.backbone in BACKBONES,
+            f"features.backbone={self.backbone!r} is unknown; use one of {BACKBONES}",
+        )
+        _check(
+            self.backbone == "none" or self.kind == "frame",
+            f"features.backbone={self.backbone} works on images (features.kind=frame), not "
+            f"features.kind={self.kind}; set features.backbone=none",
+        )
+        _check(
+            self.backbone_pool >= 1 and self.backbone_pool % 2 == 1,
+            f"features.backbone_pool={self.backbone_pool} must be an odd number >= 1",
+        )
+        _check(
+            len(self.backbone_layers) >= 1
+            and list(self.backbone_layers) == sorted(set(self.backbone_layers))
+            and 0 <= self.backbone_layers[0]
+            and self.backbone_layers[-1] <= 18,
+            f"features.backbone_layers={list(self.backbone_layers)} must be ascending block "
+            "indices in 0..18, e.g. [6, 13]",
+        )
         _check(
             self.kind in FEATURE_KINDS,
             f"features.kind={self.kind!r} is unknown; use one of {FEATURE_KINDS}",

@@ -1,0 +1,119 @@
+"""Frames -> multi-scale pretrained feature maps (the model's input when
+``features.backbone=mobilenet_v2``).
+
+PatchCore-style (Roth et al., CVPR 2022): the outputs of mid-level blocks are each 3x3
+average-pooled (local context), the deeper ones bilinearly upsampled to the first one's grid,
+and concatenated. A 224 x 224 frame with layers ``(6, 13)`` gives a ``(128, 28, 28)`` map.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from anomaly_diffusion.config import BACKBONES, FeatureConfig
+from anomaly_diffusion.errors import ConfigError
+from anomaly_diffusion.features.backbone.mobilenet_v2 import MobileNetV2Features, block_stride
+from anomaly_diffusion.features.backbone.weights import read_state_dict, resolve_weights
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+__all__ = ["BACKBONES", "FeatureExtractor", "extractor_for"]
+
+
+class FeatureExtractor(nn.Module):
+    """Frozen ImageNet MobileNetV2 turning ``(B, C, H, W)`` frames in [0, 1] (C = 1 gray,
+    replicated to RGB, or 3) into ``(B, sum C_l, H / s, W / s)`` feature maps (``s`` = stride
+    of the first layer).
+
+    Args:
+        layers: Block indices (see :class:`MobileNetV2Features`).
+        pool: Side of the average-pooling window applied to each layer (1: none).
+    """
+
+    def __init__(self, layers: tuple[int, ...] = (6, 13), *, pool: int = 3) -> None:
+        super().__init__()
+        if pool < 1 or pool % 2 == 0:
+            raise ConfigError(f"features.backbone_pool={pool} must be an odd number >= 1")
+        self.backbone = MobileNetV2Features(tuple(layers))
+        self.pool = pool
+        self.register_buffer("rgb_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("rgb_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.eval().requires_grad_(False)
+
+    @property
+    def out_channels(self) -> int:
+        return sum(self.backbone.channels)
+
+    @property
+    def stride(self) -> int:
+        """Input pixels per feature-map position."""
+        return block_stride(self.backbone.layers[0])
+
+    def load_weights(self, path: str | Path | None = None) -> FeatureExtractor:
+        """Load ImageNet weights (see :func:`resolve_weights` for where they are looked up)."""
+        file = resolve_weights(None if path is None else str(path))
+        return self.load_backbone_state(read_state_dict(file), source=str(file))
+
+    def load_backbone_state(
+        self, state: dict[str, torch.Tensor], *, source: str = "state"
+    ) -> FeatureExtractor:
+        """Load ``features.*`` tensors (torchvision names) for the blocks this extractor has;
+        tensors of deeper blocks are ignored.
+
+        Raises:
+            ConfigError: a needed tensor is missing or has the wrong shape.
+        """
+        own = self.backbone.state_dict()
+        missing = [k for k in own if k not in state]
+        wrong = [k for k in own if k in state and state[k].shape != own[k].shape]
+        if missing or wrong:
+            raise ConfigError(
+                f"{source}: not a MobileNetV2 (width 1.0) checkpoint: missing "
+                f"{missing[:3]}, wrong shapes {wrong[:3]}; use torchvision's "
+                "mobilenet_v2-b0353104.pth or the file 'make weights' stores"
+            )
+        self.backbone.load_state_dict({k: state[k] for k in own})
+        self.backbone.to(memory_format=torch.channels_last)
+        return self
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        if frames.shape[1] == 1:
+            frames = frames.expand(-1, 3, -1, -1)
+        x = ((frames - self.rgb_mean) / self.rgb_std).contiguous(memory_format=torch.channels_last)
+        maps = self.backbone(x)
+        size = maps[0].shape[-2:]
+        out = []
+        for m in maps:
+            m = m.float()
+            if self.pool > 1:
+                m = F.avg_pool2d(m, self.pool, stride=1, padding=self.pool // 2)
+            if m.shape[-2:] != size:
+                m = F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+            out.append(m)
+        return torch.cat(out, dim=1)
+
+    @torch.inference_mode()
+    def encode(
+        self, frames: np.ndarray | list[np.ndarray], *, batch_size: int = 32, bfloat16: bool = False
+    ) -> np.ndarray:
+        """Feature maps of frames ``(N, C, H, W)`` (or a list of ``(C, H, W)``), float32, in
+        batches; ``bfloat16`` runs the backbone under bfloat16 autocast."""
+        out = []
+        for start in range(0, len(frames), batch_size):
+            batch = torch.from_numpy(np.stack(frames[start : start + batch_size]))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+                out.append(self(batch.float()).float().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.out_channels, 1, 1), np.float32)
+
+
+def extractor_for(features: FeatureConfig) -> FeatureExtractor | None:
+    """The extractor ``features`` asks for, weights loaded (``None`` for ``backbone=none``)."""
+    if features.backbone == "none":
+        return None
+    extractor = FeatureExtractor(features.backbone_layers, pool=features.backbone_pool)
+    return extractor.load_weights(features.backbone_weights)
