@@ -20,7 +20,7 @@ from anomaly_diffusion.data.windows import Window
 logger = logging.getLogger(__name__)
 
 #: Bump when the meaning of cached features changes (feature code, Window fields).
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 class FeatureCache:

@@ -23,6 +23,7 @@ from anomaly_diffusion.features.spectrogram import (
 from anomaly_diffusion.features.windowing import window_bounds
 from anomaly_diffusion.ingest import Recording, read_recording
 from anomaly_diffusion.ingest.image import read_image
+from anomaly_diffusion.metrics.localization import resize_masks
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class Window:
         item: The file/segment it was cut from.
         start_s, end_s: Position in the file (s); ``None`` for images.
         label: 0/1 when known.
-        mask: ``(H, W)`` bool ground truth at feature resolution (images with masks only).
+        mask: ``(H, W)`` bool ground truth at feature resolution (images with masks only;
+            resized nearest-neighbour to ``features.image_size``).
         freqs_hz: ``(F,)`` centre frequency of each row (spectrograms only).
         frame_s: Seconds per column (spectrograms and sensor windows).
         source_size: ``(H, W)`` of the original image, to map peaks back to its pixels.
@@ -205,7 +207,7 @@ def _image_window(rec: Recording, item: Item, cfg: FeatureConfig) -> Window:
     mask = None
     if item.mask_path:
         raw = read_image(item.mask_path).data
-        mask = resize_frame((raw > 0.5).astype(np.float32), size=size)[0] > 0.5
+        mask = resize_masks(raw[:1] > 0.5, size)[0]  # nearest-neighbour, as MVTec AD / anomalib
     return Window(
         features=resize_frame(rec.data, size=size),
         item=item,

@@ -37,6 +37,7 @@ METRIC_KEYS = (
     "false_alarm_rate_high",
     "pixel_auroc",
     "aupro",
+    "pixel_metrics_images",
     "pointwise_auroc",
     "pointwise_f1",
     "pointwise_precision",
@@ -64,7 +65,8 @@ def evaluate_windows(
 
     Returns:
         ``(metrics, result)``; metrics has every key of :data:`METRIC_KEYS` (``None`` when not
-        applicable, e.g. pixel metrics without masks).
+        applicable, e.g. pixel metrics without masks); the pixel metrics cover the images of
+        :func:`pixel_ground_truth`, ``pixel_metrics_images`` of them.
     """
     metrics = empty_metrics()
     start = time.perf_counter()
@@ -77,15 +79,49 @@ def evaluate_windows(
     metrics["threshold"] = detector.threshold_
     defects = [w.item.defect for w in windows]
     metrics["auroc_by_defect"] = auroc_by_defect(labels, result.scores, defects) or None
-    masked = [i for i, w in enumerate(windows) if w.label == 1 and w.mask is not None]
-    if masked:
-        masks = np.stack([windows[i].mask for i in masked])
-        maps = np.stack([result.maps[i] for i in masked])
+    pixels = pixel_ground_truth(windows, result.maps)
+    if pixels is not None:
+        masks, maps = pixels
         metrics["pixel_auroc"] = pixel_auroc(masks, maps)
         metrics["aupro"] = aupro(masks, maps)
+        metrics["pixel_metrics_images"] = len(masks)
     if any(w.row_labels is not None for w in windows):
         metrics.update(table_metrics(windows, result))
     return metrics, result
+
+
+def pixel_ground_truth(
+    windows: Sequence[Window], maps: Sequence[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ``(masks, maps)`` stack the pixel metrics are computed on (MVTec AD / anomalib way).
+
+    Every image with a ground-truth mask counts, and so does every defect-free image
+    (``label == 0``) with an all-zero mask; anomalous images without a mask stay out (their
+    ground truth is unknown). Only image windows whose map has the masks' 2-D shape get a zero
+    mask, so spectrogram and table windows never count.
+
+    Args:
+        windows: The scored windows; masks ``(H, W)`` bool at feature resolution.
+        maps: One map per window, ``(H, W)`` for images (the masks' resolution).
+
+    Returns:
+        ``(masks (N, H, W) bool, maps (N, H, W) float)``, or ``None`` when no window has a mask.
+    """
+    masked = [w.mask for w in windows if w.mask is not None]
+    if not masked:
+        return None
+    shape = masked[0].shape
+    picked = [
+        (w.mask if w.mask is not None else np.zeros(shape, dtype=bool), m)
+        for w, m in zip(windows, maps, strict=True)
+        if w.mask is not None or (w.label == 0 and _is_image(w) and np.shape(m) == shape)
+    ]
+    return np.stack([k for k, _ in picked]), np.stack([m for _, m in picked])
+
+
+def _is_image(window: Window) -> bool:
+    """An image or video frame window (not a spectrogram or a sensor-table window)."""
+    return window.freqs_hz is None and window.sample_rate is None and window.row_labels is None
 
 
 def table_metrics(windows: Sequence[Window], result: ScoreResult) -> dict[str, Any]:

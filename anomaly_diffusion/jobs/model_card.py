@@ -12,6 +12,7 @@ _SHOWN = (
     ("pauc", "pAUC (FPR <= 0.1)"),
     ("pixel_auroc", "pixel AUROC"),
     ("aupro", "AUPRO"),
+    ("pixel_metrics_images", "test images in the pixel metrics (defect-free: all-zero masks)"),
     ("f1", "F1 at the threshold"),
     ("false_alarm_rate", "false-alarm rate on normal test data"),
     ("threshold", "alarm threshold"),

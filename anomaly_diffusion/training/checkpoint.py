@@ -25,11 +25,14 @@ class TrainState:
         step: Optimizer steps completed.
         running_loss: Exponential moving average of the loss.
         elapsed_s: Training seconds spent before the checkpoint (counts toward the budget).
+        lr_horizon: Step at which the cosine LR reaches its floor, fixed once the speed was
+            timed (``None``: not fixed yet, the cosine spans ``max_steps``).
     """
 
     step: int
     running_loss: float
     elapsed_s: float
+    lr_horizon: int | None = None
 
 
 def save_checkpoint(
@@ -54,6 +57,7 @@ def save_checkpoint(
         "step": state.step,
         "running_loss": state.running_loss,
         "elapsed_s": state.elapsed_s,
+        "lr_horizon": state.lr_horizon,
         "param_groups": optim["param_groups"],
     }
     with atomic_path(path) as tmp:
@@ -96,6 +100,7 @@ def load_checkpoint(
         step=int(meta["step"]),
         running_loss=float(meta["running_loss"]),
         elapsed_s=float(meta["elapsed_s"]),
+        lr_horizon=None if meta.get("lr_horizon") is None else int(meta["lr_horizon"]),
     )
 
 

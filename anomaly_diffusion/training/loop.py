@@ -1,5 +1,5 @@
-"""Plain PyTorch training loop: AdamW, warm-up + cosine LR, EMA, gradient clipping, random crops,
-a wall-clock budget and a progress bar with ETA."""
+"""Plain PyTorch training loop: AdamW, warm-up + cosine LR sized to the budget, EMA, gradient
+clipping, random crops, a wall-clock budget and a progress bar with ETA."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ from anomaly_diffusion.training.checkpoint import TrainState, load_checkpoint, s
 
 logger = logging.getLogger(__name__)
 
+#: Steps after the warm-up that are timed to size the cosine to the wall-clock budget.
+TIMING_STEPS = 20
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -32,14 +35,66 @@ class TrainResult:
     seconds: float
     final_loss: float
     stopped_by_budget: bool
+    lr_horizon: int
 
 
-def lr_at(step: int, cfg: TrainingConfig) -> float:
-    """Linear warm-up to ``learning_rate``, then cosine decay to 10 % of it at ``max_steps``."""
+def lr_at(step: int, cfg: TrainingConfig, *, horizon: int) -> float:
+    """Linear warm-up to ``learning_rate``, then cosine decay to 10 % of it at step ``horizon``
+    (constant after it).
+
+    Args:
+        step: Optimizer step, from 0.
+        cfg: ``learning_rate`` and ``warmup_steps``.
+        horizon: Step where the cosine ends: ``max_steps``, or the steps the wall-clock budget
+            fits (:func:`budget_horizon`).
+    """
     if step < cfg.warmup_steps:
         return cfg.learning_rate * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, horizon - cfg.warmup_steps))
     return cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def budget_horizon(done: int, *, seconds_per_step: float, left_s: float, max_steps: int) -> int:
+    """Steps a run will have made when it stops: ``done`` plus the steps that fit in the
+    ``left_s`` seconds of budget at ``seconds_per_step``, at most ``max_steps``."""
+    if seconds_per_step <= 0:
+        return max_steps
+    return min(max_steps, done + int(left_s / seconds_per_step))
+
+
+class _Horizon:
+    """The cosine's horizon: ``max_steps`` until the speed over :data:`TIMING_STEPS` steps after
+    the warm-up is known, then fixed once to :func:`budget_horizon`."""
+
+    def __init__(self, cfg: TrainingConfig, *, fixed: int | None, done: int, now: float) -> None:
+        self.cfg, self.fixed = cfg, fixed
+        self._opened = (done, now) if done >= cfg.warmup_steps else None
+
+    @property
+    def steps(self) -> int:
+        return self.cfg.max_steps if self.fixed is None else self.fixed
+
+    def observe(self, done: int, now: float, left_s: float) -> None:
+        """After a step: open the timing window, or close it and fix the horizon."""
+        if self.fixed is not None:
+            return
+        if self._opened is None:
+            if done >= self.cfg.warmup_steps:
+                self._opened = (done, now)
+            return
+        done_0, t_0 = self._opened
+        if done - done_0 >= TIMING_STEPS:
+            speed = (now - t_0) / (done - done_0)
+            self.fixed = budget_horizon(
+                done, seconds_per_step=speed, left_s=left_s, max_steps=self.cfg.max_steps
+            )
+            logger.info(
+                "LR cosine decays over %d steps (%.3f s/step, %.0f s of budget left, max_steps %d)",
+                self.fixed,
+                speed,
+                left_s,
+                self.cfg.max_steps,
+            )
 
 
 @torch.no_grad()
@@ -71,15 +126,22 @@ def train_diffusion(
     on_log: Callable[[int, dict[str, float]], None] | None = None,
     checkpoint: CheckpointPlan | None = None,
     cond: tuple[np.ndarray, np.ndarray] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[torch.nn.Module, TrainResult]:
     """Train ``model`` with the DDPM loss on normalized items ``(C, F, T)`` / ``(C, H, W)``.
 
-    With ``checkpoint``, the full state (weights, EMA, optimizer, RNG, counters) is saved every
-    ``checkpoint.every`` steps; ``checkpoint.resume`` continues from it, ending with the same
-    weights as an uninterrupted run with the same seed.
+    The LR cosine spans ``max_steps`` until :data:`TIMING_STEPS` steps after the warm-up have
+    been timed; then it is fixed to end where the run is expected to stop: at ``max_steps`` or
+    when ``max_minutes`` runs out at the measured speed, whichever comes first.
+
+    With ``checkpoint``, the full state (weights, EMA, optimizer, RNG, counters, LR horizon) is
+    saved every ``checkpoint.every`` steps; ``checkpoint.resume`` continues from it, ending with
+    the same weights as an uninterrupted run with the same seed (and, when the budget binds, the
+    same horizon if it was fixed before the checkpoint).
 
     ``cond`` holds each item's encoded operating conditions ``(cat (N, n_cat), num (N, n_num))``
     (:class:`~anomaly_diffusion.data.conditions.ConditionEncoder`); ``None``: unconditional.
+    ``clock`` returns seconds (wall clock for the budget and the timing; injectable for tests).
 
     Returns:
         ``(ema_model, result)``: the EMA copy is what scoring should use.
@@ -92,18 +154,29 @@ def train_diffusion(
     state = TrainState(step=0, running_loss=float("nan"), elapsed_s=0.0)
     if checkpoint is not None and checkpoint.resume:
         state = _resume(checkpoint.path, model, ema, optimizer, generator) or state
-    budget_s, start = cfg.max_minutes * 60.0, time.monotonic() - state.elapsed_s
+    now = clock()
+    budget_s, start = cfg.max_minutes * 60.0, now - state.elapsed_s
+    horizon = _Horizon(cfg, fixed=state.lr_horizon, done=state.step, now=now)
     running, step, stopped = state.running_loss, state.step - 1, False
     bar = tqdm(total=cfg.max_steps, initial=state.step, desc="training", unit="step", leave=False)
     for step in range(state.step, cfg.max_steps):
-        value = _train_step(model, ema, optimizer, scheduler, data, cfg, step, generator, cond)
+        lr = lr_at(step, cfg, horizon=horizon.steps)
+        value = _train_step(model, ema, optimizer, scheduler, data, cfg, step, lr, generator, cond)
         running = value if math.isnan(running) else 0.95 * running + 0.05 * value
-        left = max(0.0, budget_s - (time.monotonic() - start))
+        now = clock()
+        left = max(0.0, budget_s - (now - start))
+        horizon.observe(step + 1, now, left)
         bar.update(1)
         bar.set_postfix(loss=f"{running:.4f}", budget_left=f"{left // 60:.0f}:{left % 60:02.0f}")
         if on_log is not None and (step % cfg.log_every == 0 or step == cfg.max_steps - 1):
             on_log(
-                step, {"train_loss": value, "train_loss_smoothed": running, "lr": lr_at(step, cfg)}
+                step,
+                {
+                    "train_loss": value,
+                    "train_loss_smoothed": running,
+                    "lr": lr,
+                    "lr_horizon": float(horizon.steps),
+                },
             )
         if checkpoint is not None and checkpoint.every and (step + 1) % checkpoint.every == 0:
             save_checkpoint(
@@ -112,7 +185,7 @@ def train_diffusion(
                 ema=ema,
                 optimizer=optimizer,
                 generator=generator,
-                state=TrainState(step + 1, running, time.monotonic() - start),
+                state=TrainState(step + 1, running, clock() - start, horizon.fixed),
             )
         if left <= 0:
             stopped = True
@@ -121,9 +194,12 @@ def train_diffusion(
             )
             break
     bar.close()
-    seconds = time.monotonic() - start
     return ema, TrainResult(
-        steps=step + 1, seconds=seconds, final_loss=running, stopped_by_budget=stopped
+        steps=step + 1,
+        seconds=clock() - start,
+        final_loss=running,
+        stopped_by_budget=stopped,
+        lr_horizon=horizon.steps,
     )
 
 
@@ -135,12 +211,13 @@ def _train_step(
     data,
     cfg: TrainingConfig,
     step: int,
+    lr: float,
     generator: torch.Generator,
     cond: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> float:
-    """One optimizer step (LR schedule, loss, clipping, EMA); returns the loss."""
+    """One optimizer step at learning rate ``lr`` (loss, clipping, EMA); returns the loss."""
     for group in optimizer.param_groups:
-        group["lr"] = lr_at(step, cfg)
+        group["lr"] = lr
     x_0, idx = sample_batch(data, batch_size=cfg.batch_size, crop=cfg.crop, generator=generator)
     batch_cond = None
     if cond is not None:

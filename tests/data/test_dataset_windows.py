@@ -378,3 +378,29 @@ def test_load_windows_collects_failures(plant, tmp_path):
     assert failed_item is bad
     assert "corrupt.npz" in message
     assert {w.item.path for w in windows} == {good[0].path, good[1].path}
+
+
+def _masked_part(folder: Path, raw: np.ndarray) -> Item:
+    from PIL import Image
+
+    image, mask = folder / f"part{raw.shape[0]}.png", folder / f"part{raw.shape[0]}_mask.png"
+    Image.fromarray(np.full(raw.shape, 128, dtype=np.uint8)).save(image)
+    Image.fromarray(raw).save(mask)
+    return Item(str(image), "test", 1, "spot", mask_path=str(mask))
+
+
+def test_masks_are_resized_nearest_neighbour(tmp_path):
+    cfg = FeatureConfig(kind="frame", image_size=(8, 8))
+    small = np.zeros((4, 4), dtype=np.uint8)
+    small[0, 0] = 255  # one defect pixel
+    small[3, :] = 255  # a one-pixel line along the bottom
+    (w,) = extract_windows(_masked_part(tmp_path, small), source=SourceConfig(), features=cfg)
+    # upsampled: each source pixel becomes a 2 x 2 block, no blur, no threshold effects
+    np.testing.assert_array_equal(w.mask, np.kron(small > 0, np.ones((2, 2), dtype=bool)))
+    large = np.zeros((16, 16), dtype=np.uint8)
+    large[1, :] = 255  # sampled: output row i takes source row 2 i + 1
+    large[4, :] = 255  # never sampled
+    (w,) = extract_windows(_masked_part(tmp_path, large), source=SourceConfig(), features=cfg)
+    expected = np.zeros((8, 8), dtype=bool)
+    expected[0] = True
+    np.testing.assert_array_equal(w.mask, expected)
