@@ -1,7 +1,9 @@
 """Baselines behind the detector's interface (``fit``, ``calibrate``, ``score``, ``threshold_``),
 so that ``train model=isolation_forest`` reads, splits, calibrates, evaluates and logs a baseline
 exactly as it does the diffusion model: same features, same normalization, same splits, same
-threshold rule, same metrics and figures."""
+threshold rule, same metrics and figures. PatchCore and PaDiM run on pretrained feature maps of
+the raw frames instead (:class:`~anomaly_diffusion.baselines.pretrained.PretrainedBaseline`);
+:func:`make_baseline` builds either from a ``model=`` name."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from anomaly_diffusion.baselines.dense_ae import dense_ae_scores, fit_dense_ae
+from anomaly_diffusion.baselines.pretrained import PRETRAINED_BASELINES, PretrainedBaseline
 from anomaly_diffusion.baselines.reference import fit_isolation_forest, fit_pca, pca_scores
 from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector import DetectorConfig
@@ -19,8 +22,20 @@ from anomaly_diffusion.metrics.severity import NormalTail
 from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
 from anomaly_diffusion.scoring.result import ScoreResult
 
+#: Baselines on the model's own normalized features (:class:`BaselineDetector`).
+FEATURE_BASELINES = ("isolation_forest", "pca", "dense_ae")
 #: ``train model=<name>`` choices besides ``diffusion``.
-BASELINES = ("isolation_forest", "pca", "dense_ae")
+BASELINES = (*FEATURE_BASELINES, *PRETRAINED_BASELINES)
+
+
+def make_baseline(
+    name: str, config: DetectorConfig, *, max_minutes: float = 3.0
+) -> BaselineDetector | PretrainedBaseline:
+    """The baseline ``train model=<name>`` runs: a :class:`BaselineDetector` for
+    :data:`FEATURE_BASELINES`, a :class:`PretrainedBaseline` for ``patchcore`` / ``padim``."""
+    if name in PRETRAINED_BASELINES:
+        return PretrainedBaseline(name, config)
+    return BaselineDetector(name, config, max_minutes=max_minutes)
 
 
 class BaselineDetector:
@@ -28,12 +43,17 @@ class BaselineDetector:
     normalized features.
 
     Args:
-        name: One of :data:`BASELINES`.
+        name: One of :data:`FEATURE_BASELINES`.
         config: The detector config whose ``features`` (and threshold) the baseline shares.
         max_minutes: Training budget of the dense autoencoder.
     """
 
     def __init__(self, name: str, config: DetectorConfig, *, max_minutes: float = 3.0) -> None:
+        if name in PRETRAINED_BASELINES:
+            raise ConfigError(
+                f"model={name} runs on pretrained feature maps, not the normalized features; "
+                "build it with make_baseline() or PretrainedBaseline"
+            )
         if name not in BASELINES:
             raise ConfigError(
                 f"model={name!r}: unknown; use diffusion or one of {', '.join(BASELINES)}"

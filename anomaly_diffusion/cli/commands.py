@@ -32,7 +32,10 @@ def cmd_train(overrides: list[str]) -> int:
 
     cfg = train_config(overrides)
     metrics = run_train(cfg)
-    _say(f"trained {cfg.detector.modality} model -> {Path(cfg.run_dir) / 'model'}")
+    if cfg.model == "diffusion":
+        _say(f"trained {cfg.detector.modality} model -> {Path(cfg.run_dir) / 'model'}")
+    else:
+        _say(f"{cfg.model} baseline on {cfg.detector.modality} data (not saved as a model)")
     _say(_metrics_line(metrics))
     _say(f"metrics: {Path(cfg.run_dir) / 'metrics.json'}")
     return 0

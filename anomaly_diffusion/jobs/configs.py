@@ -35,7 +35,8 @@ class TrainJobConfig:
         _check(
             self.model in ("diffusion", *BASELINES),
             f"model={self.model!r} must be diffusion or one of {', '.join(BASELINES)} "
-            "(baselines on the same features and splits, for comparison)",
+            "(baselines on the same data and splits, for comparison; patchcore and padim "
+            "work on images)",
         )
 
 

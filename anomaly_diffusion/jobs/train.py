@@ -115,16 +115,14 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
 def _run_baseline(
     cfg: TrainJobConfig, fit_items, val_items, test_items, tracker, data_name: str
 ) -> dict[str, Any]:
-    """``train model=isolation_forest|pca|dense_ae``: the same reading, splits, threshold rule,
-    metrics, figures and MLflow logging as the diffusion model, for side-by-side comparison
-    (run name ``train-<model>-<data>``, tag ``model``). No model is saved: baselines are for
-    comparison, not for scoring."""
-    from anomaly_diffusion.baselines.detector import BaselineDetector
+    """``train model=isolation_forest|pca|dense_ae|patchcore|padim``: the same reading, splits,
+    threshold rule, metrics, figures and MLflow logging as the diffusion model, for side-by-side
+    comparison (run name ``train-<model>-<data>``, tag ``model``). No model is saved: baselines
+    are for comparison, not for scoring."""
+    from anomaly_diffusion.baselines.detector import make_baseline
 
     run_dir = Path(cfg.run_dir)
-    baseline = BaselineDetector(
-        cfg.model, cfg.detector, max_minutes=cfg.detector.training.max_minutes
-    )
+    baseline = make_baseline(cfg.model, cfg.detector, max_minutes=cfg.detector.training.max_minutes)
     name = f"train-{cfg.model}-{data_name}"
     with tracker.run(name, tags={**run_tags("train", cfg.seed), "model": cfg.model}):
         write_yaml(run_dir / "config.yaml", log_job_config(tracker, cfg))
