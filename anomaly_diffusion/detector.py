@@ -23,8 +23,8 @@ from anomaly_diffusion.data.conditions import ConditionEncoder
 from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector_config import DetectorConfig
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
-from anomaly_diffusion.diffusion.unet import UNet
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
+from anomaly_diffusion.features.backbone import extractor_for
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
 from anomaly_diffusion.metrics.severity import NormalTail
 from anomaly_diffusion.metrics.thresholds import f1_optimal_threshold, false_alarm_threshold
@@ -33,8 +33,10 @@ from anomaly_diffusion.model_files import (
     WEIGHTS_FILE,
     for_inference,
     load_detector_files,
+    make_network,
     save_detector,
 )
+from anomaly_diffusion.model_inputs import BackboneInputs
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 from anomaly_diffusion.scoring.maps import smooth_map
@@ -63,13 +65,16 @@ class DiffusionAnomalyDetector:
     ``threshold_``, ``normal_tail_`` (held-out normal scores, for severity), ``map_stats_``
     (normal mean/std of maps, or ``None``) and the ``map_stats_type_`` they were fit for,
     ``conditions_`` (operating-condition encoder, or ``None`` for an unconditional model),
-    ``sample_rate_`` (Hz, signals only), ``train_result_``.
+    ``sample_rate_`` (Hz, signals only), ``train_result_``, and ``inputs_``: the pretrained
+    backbone and its feature statistics when ``features.backbone`` is set (the model then learns
+    and re-projects feature maps, see :mod:`anomaly_diffusion.model_inputs`), else ``None``.
     """
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         self.scheduler = NoiseScheduler.from_config(self.config.scheduler)
-        self.model_: UNet | None = None
+        self.model_: torch.nn.Module | None = None
+        self.inputs_: BackboneInputs | None = None
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
         self.threshold_: float | None = None
@@ -114,6 +119,13 @@ class DiffusionAnomalyDetector:
         )
         cond = None
         self.conditions_ = None
+        if conditions and self.config.features.backbone != "none":
+            raise ConfigError(
+                f"data.conditions={list(conditions)} with features.backbone="
+                f"{self.config.features.backbone}: the feature-space model is unconditional; "
+                "set data.conditions=[] (threshold.per=<condition> still gives per-condition "
+                "thresholds) or features.backbone=none"
+            )
         if conditions:
             self.conditions_ = ConditionEncoder.fit([w.item for w in windows], conditions)
             cond = self.conditions_.encode([w.item for w in windows])
@@ -126,9 +138,9 @@ class DiffusionAnomalyDetector:
         self.config = replace(self.config, network=unet_cfg)
         generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
-        data = [normalize(f, self.mean_, self.std_) for f in feats]
+        data = self._training_inputs(feats)
         self.model_, self.train_result_ = train_diffusion(
-            UNet(unet_cfg),
+            make_network(self.config),
             self.scheduler,
             data,
             self.config.training,
@@ -139,6 +151,23 @@ class DiffusionAnomalyDetector:
         )
         self.model_ = for_inference(self.model_)
         return self
+
+    def _training_inputs(self, feats: list[np.ndarray]) -> list[np.ndarray]:
+        """Normalized model inputs of the training windows: their features, or (with a backbone)
+        their feature maps, encoded once; sets the denoiser's input size in the config."""
+        self.inputs_ = None
+        if self.config.features.backbone == "none":
+            return [normalize(f, self.mean_, self.std_) for f in feats]
+        extractor = extractor_for(self.config.features)
+        logger.info(
+            "encoding %d training frames with %s", len(feats), self.config.features.backbone
+        )
+        self.inputs_, data = BackboneInputs.fit(extractor, feats)
+        denoiser = replace(
+            self.config.denoiser, in_channels=data[0].shape[0], grid=tuple(data[0].shape[1:])
+        )
+        self.config = replace(self.config, denoiser=denoiser)
+        return data
 
     def calibrate(
         self,
@@ -318,11 +347,20 @@ class DiffusionAnomalyDetector:
 
     def _raw_maps(self, windows: Sequence[Window], seed: int) -> np.ndarray:
         cfg = self.config.scoring
-        x_0 = torch.from_numpy(
-            np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
-        ).contiguous(memory_format=torch.channels_last)
+        bf16 = _bfloat16(cfg.precision)
+        if self.inputs_ is None:
+            x_0 = torch.from_numpy(
+                np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
+            )
+        else:
+            x_0 = self.inputs_.encode([w.features for w in windows], bfloat16=bf16)
+        x_0 = x_0.contiguous(memory_format=torch.channels_last)
         noise = torch.stack(
-            [_window_noise(self.scheduler, w, seed, cfg.n_repeats) for w in windows], dim=1
+            [
+                _window_noise(self.scheduler, w, seed, (cfg.n_repeats, *x_0.shape[1:]))
+                for w in windows
+            ],
+            dim=1,
         )
         cond = None
         if self.conditions_ is not None:
@@ -343,9 +381,11 @@ class DiffusionAnomalyDetector:
                 cond=c,
             )
 
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_bfloat16(cfg.precision)):
-            maps = tiled(maps_of, x_0, noise, cond, tile=cfg.tile)
-        return maps.float().numpy()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            maps = tiled(maps_of, x_0, noise, cond, tile=cfg.tile).float()
+        if self.inputs_ is not None:
+            maps = self.inputs_.to_frame(maps, windows[0].features.shape[1:])
+        return maps.numpy()
 
     def with_scoring(self, scoring: ScoringConfig) -> DiffusionAnomalyDetector:
         """The same fitted detector with other scoring settings (threshold kept: recalibrate).
@@ -399,15 +439,16 @@ def _warn_without_native_bfloat16() -> None:
 
 
 def _window_noise(
-    scheduler: NoiseScheduler, window: Window, seed: int, n_repeats: int
+    scheduler: NoiseScheduler, window: Window, seed: int, shape: tuple[int, ...]
 ) -> torch.Tensor:
-    """``(R, C, H, W)`` noise (the scheduler's kind) determined by the seed and the window's
+    """Noise of ``shape`` (``(R, C, H, W)``: R draws of the model input's shape; the
+    scheduler's kind) determined by the seed and the window's
     identity: file name and start time to the microsecond (so a window read whole, streamed in
     blocks or planned as a Spark row gets the same draws)."""
     start = "None" if window.start_s is None else f"{window.start_s:.6f}"
     key = f"{Path(window.item.path).name}|{start}".encode()
     generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key))
-    return scheduler.sample_noise((n_repeats, *window.features.shape), generator=generator)
+    return scheduler.sample_noise(shape, generator=generator)
 
 
 def load_detector(path: str | Path) -> DiffusionAnomalyDetector:

@@ -18,9 +18,12 @@ from safetensors.torch import load_file, save_file
 from anomaly_diffusion.config import from_dict, to_dict
 from anomaly_diffusion.data.conditions import ConditionEncoder
 from anomaly_diffusion.detector_config import DetectorConfig
+from anomaly_diffusion.diffusion.position_denoiser import PositionDenoiser
 from anomaly_diffusion.diffusion.unet import UNet
 from anomaly_diffusion.errors import ConfigError, NotFittedError
+from anomaly_diffusion.features.backbone import FeatureExtractor
 from anomaly_diffusion.metrics.severity import NormalTail
+from anomaly_diffusion.model_inputs import BackboneInputs
 
 if TYPE_CHECKING:
     from anomaly_diffusion.detector import DiffusionAnomalyDetector
@@ -52,6 +55,8 @@ def save_detector(detector: DiffusionAnomalyDetector, path: str | Path) -> Path:
         )
     if detector.normal_tail_ is not None:
         tensors["calib.scores"] = torch.from_numpy(detector.normal_tail_.scores)
+    if detector.inputs_ is not None:
+        tensors.update(detector.inputs_.tensors())
     tensors["norm.mean"], tensors["norm.std"] = (
         torch.from_numpy(detector.mean_),
         torch.from_numpy(detector.std_),
@@ -99,10 +104,14 @@ def load_detector_files(
         threshold_cfg["false_alarm_rate"] = threshold_cfg.pop("target_far")
     detector = cls(from_dict(DetectorConfig, meta["config"]))
     tensors = load_file(str(path / WEIGHTS_FILE))
-    model = UNet(detector.config.network)
+    model = make_network(detector.config)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     detector.model_ = for_inference(model)
     detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
+    features = detector.config.features
+    if features.backbone != "none":
+        extractor = FeatureExtractor(features.backbone_layers, pool=features.backbone_pool)
+        detector.inputs_ = BackboneInputs.from_tensors(extractor, tensors)
     detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
     detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
     detector.group_thresholds_ = meta.get("group_thresholds") or {}
@@ -120,7 +129,15 @@ def load_detector_files(
     return detector
 
 
-def for_inference(model: UNet) -> UNet:
+def make_network(config: DetectorConfig) -> torch.nn.Module:
+    """The denoiser a config asks for: the pixel UNet, or the feature-space
+    :class:`PositionDenoiser` when ``features.backbone`` is set."""
+    if config.features.backbone != "none":
+        return PositionDenoiser(config.denoiser)
+    return UNet(config.network)
+
+
+def for_inference(model: torch.nn.Module) -> torch.nn.Module:
     """Eval mode, no gradients, channels-last weights: convolutions on CPU run ~20 % faster
     (measured: 0.23 -> 0.18 s per forward of 4 x 1 x 128 x 376 on 2 cores)."""
     return model.eval().requires_grad_(False).to(memory_format=torch.channels_last)

@@ -109,3 +109,16 @@ def run_cli(
 def cli():
     """:func:`run_cli`: the real CLI in a subprocess, exit code checked."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def imagenet_weights() -> None:
+    """The ImageNet MobileNetV2 weights (``make weights``): skip without them, except under
+    CI=true where their absence fails."""
+    from anomaly_diffusion.errors import ConfigError
+    from anomaly_diffusion.features.backbone.weights import resolve_weights
+
+    try:
+        resolve_weights()
+    except ConfigError as exc:
+        _absent(str(exc))

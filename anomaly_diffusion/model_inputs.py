@@ -1,0 +1,75 @@
+"""What the diffusion model sees: a window's own normalized features (pixels, spectrograms), or
+the normalized feature maps a pretrained backbone makes of a frame (``features.backbone``).
+
+:class:`BackboneInputs` holds the frozen extractor and the per-channel statistics of the training
+feature maps; it turns frames into model inputs and the model's coarse maps back into maps at
+the frame's resolution, so scores, thresholds, peaks and masks keep their contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from anomaly_diffusion.features.backbone import FeatureExtractor
+from anomaly_diffusion.features.normalization import fit_normalization, normalize
+
+
+class BackboneInputs:
+    """Frames ``(C, H, W)`` in [0, 1] -> normalized feature maps ``(K, H / s, W / s)``.
+
+    Attributes:
+        extractor: The frozen :class:`FeatureExtractor` (its weights are saved with the model).
+        mean, std: ``(K, 1, 1)`` float32 statistics of the training feature maps.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, mean: np.ndarray, std: np.ndarray) -> None:
+        self.extractor, self.mean, self.std = extractor, mean, std
+
+    @classmethod
+    def fit(
+        cls, extractor: FeatureExtractor, frames: Sequence[np.ndarray], *, batch_size: int = 32
+    ) -> tuple[BackboneInputs, list[np.ndarray]]:
+        """Encode the training frames once (the cache every epoch reuses) and fit the
+        statistics; returns the inputs and the normalized training maps."""
+        maps = extractor.encode(list(frames), batch_size=batch_size)
+        mean, std = fit_normalization(list(maps), per_row=False)
+        inputs = cls(extractor, mean, std)
+        return inputs, [normalize(m, mean, std) for m in maps]
+
+    def encode(self, frames: Sequence[np.ndarray], *, bfloat16: bool = False) -> torch.Tensor:
+        """``(B, K, h, w)`` normalized feature maps of a batch of frames."""
+        maps = self.extractor.encode(
+            list(frames), batch_size=max(1, len(frames)), bfloat16=bfloat16
+        )
+        return torch.from_numpy(normalize(maps, self.mean[None], self.std[None]))
+
+    @staticmethod
+    def to_frame(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Bilinear upsampling of ``(B, K, h, w)`` maps to ``(B, K, *size)`` (frame pixels)."""
+        return F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """What a saved model keeps: backbone weights and the statistics."""
+        out = {
+            f"backbone.{k}": v.contiguous() for k, v in self.extractor.backbone.state_dict().items()
+        }
+        out["backbone_norm.mean"] = torch.from_numpy(self.mean)
+        out["backbone_norm.std"] = torch.from_numpy(self.std)
+        return out
+
+    @classmethod
+    def from_tensors(
+        cls, extractor: FeatureExtractor, tensors: dict[str, torch.Tensor]
+    ) -> BackboneInputs:
+        """Rebuild from :meth:`tensors` (no weight file is looked up)."""
+        state = {k[9:]: v for k, v in tensors.items() if k.startswith("backbone.")}
+        extractor.load_backbone_state(state, source="saved model")
+        return cls(
+            extractor,
+            tensors["backbone_norm.mean"].numpy(),
+            tensors["backbone_norm.std"].numpy(),
+        )
