@@ -254,6 +254,9 @@ class TrainingConfig:
         checkpoint_every: Save a resumable checkpoint every N steps (0: never).
         condition_dropout: Probability that an item's operating conditions are dropped (set to
             unknown) in a training batch, which trains the unconditional fallback.
+        precision: ``float32``, ``bfloat16`` (autocast forward passes: about 2x more steps per
+            minute on CPUs with native bfloat16; master weights, optimizer and EMA stay float32)
+            or ``auto`` (bfloat16 where native, else float32).
     """
 
     max_steps: int = 2000
@@ -268,8 +271,13 @@ class TrainingConfig:
     log_every: int = 10
     checkpoint_every: int = 200
     condition_dropout: float = 0.1
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
+        _check(
+            self.precision in PRECISIONS,
+            f"training.precision={self.precision!r}; use one of {PRECISIONS}",
+        )
         _check(
             0 <= self.condition_dropout < 1,
             f"training.condition_dropout={self.condition_dropout} must be in [0, 1)",

@@ -6,7 +6,6 @@ in :mod:`anomaly_diffusion.model_files`; both are re-exported here.
 
 from __future__ import annotations
 
-import functools
 import logging
 import zlib
 from collections import defaultdict
@@ -37,6 +36,7 @@ from anomaly_diffusion.model_files import (
     save_detector,
 )
 from anomaly_diffusion.model_inputs import BackboneInputs
+from anomaly_diffusion.precision import use_bfloat16
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 from anomaly_diffusion.scoring.maps import smooth_map
@@ -154,7 +154,8 @@ class DiffusionAnomalyDetector:
 
     def _training_inputs(self, feats: list[np.ndarray]) -> list[np.ndarray]:
         """Normalized model inputs of the training windows: their features, or (with a backbone)
-        their feature maps, encoded once; sets the denoiser's input size in the config."""
+        their feature maps, encoded once (sets the denoiser's input size in the config and
+        trains on whole maps)."""
         self.inputs_ = None
         if self.config.features.backbone == "none":
             return [normalize(f, self.mean_, self.std_) for f in feats]
@@ -166,7 +167,9 @@ class DiffusionAnomalyDetector:
         denoiser = replace(
             self.config.denoiser, in_channels=data[0].shape[0], grid=tuple(data[0].shape[1:])
         )
-        self.config = replace(self.config, denoiser=denoiser)
+        # the position embedding needs whole maps: no random crops
+        training = replace(self.config.training, crop=None)
+        self.config = replace(self.config, denoiser=denoiser, training=training)
         return data
 
     def calibrate(
@@ -347,7 +350,7 @@ class DiffusionAnomalyDetector:
 
     def _raw_maps(self, windows: Sequence[Window], seed: int) -> np.ndarray:
         cfg = self.config.scoring
-        bf16 = _bfloat16(cfg.precision)
+        bf16 = use_bfloat16(cfg.precision)
         if self.inputs_ is None:
             x_0 = torch.from_numpy(
                 np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
@@ -418,24 +421,6 @@ class DiffusionAnomalyDetector:
         """Load a folder written by :meth:`save` (see
         :func:`~anomaly_diffusion.model_files.load_detector_files`)."""
         return load_detector_files(cls, path)
-
-
-def _bfloat16(precision: str) -> bool:
-    """Whether to score under bfloat16 autocast; warns once when the CPU has no native bfloat16
-    (it still works, only slower than float32)."""
-    if precision != "bfloat16":
-        return False
-    _warn_without_native_bfloat16()
-    return True
-
-
-@functools.cache
-def _warn_without_native_bfloat16() -> None:
-    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        logger.warning(
-            "scoring.precision=bfloat16: this CPU has no native bfloat16 (AVX512-BF16 / AMX), "
-            "so scoring is slower than float32; set scoring.precision=float32"
-        )
 
 
 def _window_noise(

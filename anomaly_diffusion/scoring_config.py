@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from anomaly_diffusion.config_dicts import _check
+from anomaly_diffusion.precision import PRECISIONS
 
 AGGREGATIONS = ("mean", "max", "topk")
 MAP_NORMALIZATIONS = ("none", "row", "pixel")
 MAP_TYPES = ("residual", "feature", "combined")
-PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,11 @@ class ScoringConfig:
             step is pulled toward the noised input; 0 = plain DDIM (no effect when n_steps=1).
         tile: ``[h, w]`` tiles for large frames/spectrograms (half-overlapping, maps averaged
             where tiles overlap); ``None`` scores whole items.
-        precision: Arithmetic of the network while scoring: ``float32``, or ``bfloat16``
-            (autocast; about 2x faster on CPUs with native bfloat16, e.g. AVX512-BF16 or AMX;
-            maps within about 1 % of float32; slower on CPUs without it). Training always
-            runs in float32.
+        precision: Arithmetic of the networks (denoiser, backbone) while scoring: ``float32``,
+            ``bfloat16`` (autocast; about 2x faster on CPUs with native bfloat16, e.g.
+            AVX512-BF16 or AMX; maps within about 1 % of float32; slower on CPUs without it)
+            or ``auto`` (bfloat16 where native, else float32). See also
+            ``training.precision``.
     """
 
     t_start: int = 100

@@ -30,6 +30,8 @@ class DenoiserConfig:
         depth: Residual blocks.
         spatial: Depthwise 3x3 mixing inside every block (else only the input layer sees
             neighbours).
+        position: Learned position embedding (normal appearance depends on where in the frame);
+            ``False``: translation-equivariant (a surface's normal texture may sit anywhere).
         groups: GroupNorm groups (must divide ``width``).
         in_channels: Feature channels; set from the data at fit time.
         grid: ``[rows, cols]`` of the feature map (the position embedding's size); set at fit.
@@ -38,6 +40,7 @@ class DenoiserConfig:
     width: int = 256
     depth: int = 4
     spatial: bool = False
+    position: bool = True
     groups: int = 8
     in_channels: int = 128
     grid: tuple[int, int] = (28, 28)
@@ -79,7 +82,7 @@ class PositionDenoiser(nn.Module):
         self.cfg = cfg
         w = cfg.width
         self.stem = nn.Conv2d(cfg.in_channels, w, 3, padding=1)
-        self.position = nn.Parameter(torch.zeros(1, w, *cfg.grid))
+        self.position = nn.Parameter(torch.zeros(1, w, *cfg.grid)) if cfg.position else None
         self.t_mlp = nn.Sequential(nn.Linear(128, w), nn.SiLU(), nn.Linear(w, w))
         self.blocks = nn.ModuleList(
             FiLMBlock(w, cfg.groups, spatial=cfg.spatial) for _ in range(cfg.depth)
@@ -94,13 +97,15 @@ class PositionDenoiser(nn.Module):
                 "data.conditions with features.backbone: the feature-space denoiser is "
                 "unconditional; set data.conditions=[] (or threshold.per=<condition>)"
             )
-        if tuple(x.shape[-2:]) != tuple(self.cfg.grid):
+        if self.position is not None and tuple(x.shape[-2:]) != tuple(self.cfg.grid):
             raise ConfigError(
                 f"feature map of {tuple(x.shape[-2:])} positions, the denoiser was trained on "
                 f"{tuple(self.cfg.grid)}; keep features.image_size as trained"
             )
         t_emb = self.t_mlp(timestep_embedding(t.expand(x.shape[0]), 128))
-        h = self.stem(x) + self.position
+        h = self.stem(x)
+        if self.position is not None:
+            h = h + self.position
         for block in self.blocks:
             h = block(h, t_emb)
         return self.out(F.silu(self.out_norm(h)))

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from anomaly_diffusion.config import TrainingConfig
 from anomaly_diffusion.diffusion.losses import diffusion_loss
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
+from anomaly_diffusion.precision import use_bfloat16
 from anomaly_diffusion.training.batches import batch_conditions, sample_batch
 from anomaly_diffusion.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 
@@ -222,7 +223,10 @@ def _train_step(
     batch_cond = None
     if cond is not None:
         batch_cond = batch_conditions(cond, idx, dropout=cfg.condition_dropout, generator=generator)
-    loss = diffusion_loss(model, scheduler, x_0, generator=generator, cond=batch_cond)
+    with torch.autocast(
+        "cpu", dtype=torch.bfloat16, enabled=use_bfloat16(cfg.precision, field="training.precision")
+    ):
+        loss = diffusion_loss(model, scheduler, x_0, generator=generator, cond=batch_cond)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
