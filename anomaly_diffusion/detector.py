@@ -356,7 +356,7 @@ class DiffusionAnomalyDetector:
                 np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
             )
         else:
-            x_0 = self.inputs_.encode([w.features for w in windows], bfloat16=bf16)
+            x_0 = self.inputs_.encode([w.features for w in windows])
         x_0 = x_0.contiguous(memory_format=torch.channels_last)
         noise = torch.stack(
             [

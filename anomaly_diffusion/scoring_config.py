@@ -37,7 +37,8 @@ class ScoringConfig:
             step is pulled toward the noised input; 0 = plain DDIM (no effect when n_steps=1).
         tile: ``[h, w]`` tiles for large frames/spectrograms (half-overlapping, maps averaged
             where tiles overlap); ``None`` scores whole items.
-        precision: Arithmetic of the networks (denoiser, backbone) while scoring: ``float32``,
+        precision: Arithmetic of the denoiser while scoring (a pretrained backbone always runs
+            in float32): ``float32``,
             ``bfloat16`` (autocast; about 2x faster on CPUs with native bfloat16, e.g.
             AVX512-BF16 or AMX; maps within about 1 % of float32; slower on CPUs without it)
             or ``auto`` (bfloat16 where native, else float32). See also

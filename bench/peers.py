@@ -2,7 +2,9 @@
 reconstruction, DCASE-style dense autoencoder) and PyOD detectors (KNN, IForest, LOF, ECOD,
 COPOD; the ``bench`` extra), all on the same normalized features and the same splits: fit on the
 training windows, threshold at the 1 % false-alarm quantile of the held-out normal windows,
-scored on the test windows."""
+scored on the test windows. On images also PatchCore and PaDiM (``train model=patchcore|padim``
+as shipped) on the same ImageNet MobileNetV2 layers as the feature-space model. Pixel metrics
+count every test image (defect-free ones with all-zero masks)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,16 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from anomaly_diffusion.baselines.dense_ae import dense_ae_scores, fit_dense_ae
+from anomaly_diffusion.baselines.detector import make_baseline
 from anomaly_diffusion.baselines.reference import fit_isolation_forest, fit_pca, pca_scores
 from anomaly_diffusion.features.normalization import normalize
-from anomaly_diffusion.metrics import bootstrap_auroc_ci, false_alarm_threshold, pixel_auroc
+from anomaly_diffusion.jobs.evaluation import pixel_ground_truth
+from anomaly_diffusion.metrics import aupro, bootstrap_auroc_ci, false_alarm_threshold, pixel_auroc
 
 logger = logging.getLogger(__name__)
 
 #: Prefixes of peer rows (the summary compares the diffusion model with the best of them).
-PEER_WORDS = ("IsolationForest", "PCA", "dense AE", "PyOD")
+PEER_WORDS = ("IsolationForest", "PCA", "dense AE", "PyOD", "PatchCore", "PaDiM")
 DENSE_AE_MINUTES = 1.0
 
 
@@ -78,6 +82,23 @@ def peer_rows(det, fit_w, val_w, test_w, labels: np.ndarray, seed: int) -> list[
             return lambda x: (model.decision_function(np.stack([a.reshape(-1) for a in x])), None)
 
         peers.append((name, fitted))
+    if det.config.features.kind == "frame":
+        for label, key in (
+            ("PatchCore (1 % k-center coreset, NN distance), MobileNetV2 layers", "patchcore"),
+            ("PaDiM (per-position Gaussian, Mahalanobis), MobileNetV2 layers", "padim"),
+        ):
+
+            def pretrained(key=key):
+                model = make_baseline(key, det.config).fit(fit_w, seed=seed)
+                windows = {id(a): w for a, w in zip(va + te, val_w + test_w, strict=True)}
+
+                def score(x):
+                    result = model.score([windows[id(a)] for a in x], seed=seed)
+                    return result.scores, result.maps
+
+                return score
+
+            peers.append((label, pretrained))
     rows = []
     for name, fit in peers:
         start = time.perf_counter()
@@ -106,11 +127,9 @@ def peer_rows(det, fit_w, val_w, test_w, labels: np.ndarray, seed: int) -> list[
             "evals": None,
             "note": None,
         }
-        masked = [i for i, w in enumerate(test_w) if w.label == 1 and w.mask is not None]
-        if maps is not None and masked:
-            row["pixel_auroc"] = pixel_auroc(
-                np.stack([test_w[i].mask for i in masked]), np.stack([maps[i] for i in masked])
-            )
+        truth = None if maps is None else pixel_ground_truth(test_w, maps)
+        if truth is not None:
+            row["pixel_auroc"], row["aupro"] = pixel_auroc(*truth), aupro(*truth)
         logger.info("peer %s: AUROC %.3f in %.1f s", name.split(" (")[0], row["auroc"], train_s)
         rows.append(row)
     return rows

@@ -83,6 +83,16 @@ LOCALIZATION = (
 )
 """Measured on Magnetic-Tile (bench/results/mt_simplex64_maptypes.jsonl): best pixel AUROC."""
 
+PIXEL_CAMERA = (
+    "features.backbone=none",
+    "features.image_size=[64,64]",
+    "scoring.t_start=100",
+    "scoring.n_repeats=4",
+    "training.precision=float32",
+    "scoring.precision=float32",
+)
+"""The camera preset of the previous release: diffusion on 64x64 pixels."""
+
 
 def cases(minutes: float, plant: dict[str, Path]) -> list[Case]:
     """Each modality's preset as shipped; only the budget and the data's own facts overridden."""
@@ -143,15 +153,24 @@ def cases(minutes: float, plant: dict[str, Path]) -> list[Case]:
             data / "magnetic_tile",
             False,
             preset_detector("camera", *budget),
-            "camera preset; gray 64x64 bilinear; image AUROC; pixel AUROC at 64x64 "
-            "(masks nearest-resized)",
+            "camera preset (feature-space diffusion on MobileNetV2 maps); gray 224x224 bilinear; "
+            "image AUROC; pixel AUROC / AUPRO over all test images at 224x224 (masks "
+            "nearest-resized)",
+        ),
+        Case(
+            "Magnetic-Tile, pixel-space model",
+            data / "magnetic_tile",
+            False,
+            preset_detector("camera", *budget, *PIXEL_CAMERA),
+            "camera preset + " + " ".join(PIXEL_CAMERA) + " (the model before the backbone)",
+            variants=False,
         ),
         Case(
             "Magnetic-Tile, localization settings",
             data / "magnetic_tile",
             False,
-            preset_detector("camera", *budget, *LOCALIZATION),
-            "camera preset + " + " ".join(LOCALIZATION) + "; same protocol",
+            preset_detector("camera", *budget, *PIXEL_CAMERA, *LOCALIZATION),
+            "camera preset + " + " ".join(PIXEL_CAMERA + LOCALIZATION) + "; same protocol",
             variants=False,
         ),
     ]

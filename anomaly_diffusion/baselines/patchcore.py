@@ -14,8 +14,9 @@ import torch
 
 from anomaly_diffusion.errors import ConfigError
 
-#: Share of training patches kept in the memory bank (anomalib's default).
-CORESET_RATIO = 0.1
+#: Share of training patches kept in the memory bank: 1 % (Roth et al. 2022 report PatchCore-1 %
+#: close to PatchCore-10 % on MVTec AD; anomalib's 10 % takes ~15 min of greedy steps here).
+CORESET_RATIO = 0.01
 #: Dimensions the coreset distances are computed in when the features have more.
 PROJECTION_DIM = 128
 #: Largest distance block (queries x bank entries) held at once by :func:`nearest_distances`.

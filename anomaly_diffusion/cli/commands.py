@@ -101,6 +101,7 @@ def cmd_demo(overrides: list[str]) -> int:
             f"run_dir={out / 'runs' / modality}",
             f"seed={plain['seed']}",
             *(f"training.{k}={v}" for k, v in plain["training"].items()),
+            *(plain.get("overrides") or {}).get(modality, []),
             *(
                 f"tracking.{k}={_hydra_value(v)}"
                 for k, v in plain["tracking"].items()
