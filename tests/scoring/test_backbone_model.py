@@ -97,3 +97,23 @@ def test_backbone_rejects_pixel_only_settings():
         FeatureConfig(kind="stft", backbone="mobilenet_v2")
     with pytest.raises(ConfigError, match="backbone_layers"):
         FeatureConfig(kind="frame", backbone="mobilenet_v2", backbone_layers=(13, 6))
+
+
+def test_label_free_tuning_searches_residual_maps_only(fitted):
+    from anomaly_diffusion.config import TuneConfig
+    from anomaly_diffusion.scoring.chooser import choose_scoring
+
+    rng = np.random.default_rng(5)
+    normal = [_window(_surface(rng), f"tune_{i}.png") for i in range(8)]
+    cfg = TuneConfig(
+        t_starts=(50, 100),
+        map_types=("residual", "combined"),
+        normalizations=("pixel",),
+        smoothing_sigmas=(2.0,),
+        aggregations=("max",),
+        per_kind=2,
+    )
+    result = choose_scoring(fitted, normal, cfg)
+    assert {row["map_type"] for row in result.table} == {"residual"}
+    assert len(result.table) == 2 and result.scoring.map_type == "residual"
+    assert result.scoring.t_start in (50, 100)
