@@ -440,6 +440,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=5.0, help="training budget per dataset")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", help="case names to run (substring match)")
+    ap.add_argument("--cases", nargs="*", help="case names to run (exact names)")
     ap.add_argument("--no-demo", action="store_true", help="skip timing the demo")
     ap.add_argument(
         "--no-streaming", action="store_true", help="skip the large-input memory benchmark"
@@ -453,6 +454,8 @@ def main() -> int:
         plant = make_plant(Path(tmp) / "plant", seed=args.seed)
         for case in cases(args.minutes, plant):
             if args.only and not any(s.lower() in case.name.lower() for s in args.only):
+                continue
+            if args.cases and case.name not in args.cases:
                 continue
             logger.info("benchmark: %s", case.name)
             results.append(run_case(case, args.seed))

@@ -15,6 +15,15 @@ from anomaly_diffusion.jobs.evaluation import METRIC_KEYS
 from anomaly_diffusion.scoring.result import SCORE_COLUMNS
 
 pytestmark = pytest.mark.slow
+
+
+def safe_open_keys(path: Path) -> set[str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return set(f.keys())
+
+
 QUICK = ["training=quick", "training.max_steps=150"]
 
 
@@ -40,7 +49,12 @@ def test_train_writes_metrics_model_and_figures(trained):
     assert set(metrics["auroc_by_defect"]) == {"scratch", "spot"}
     assert (metrics["n_test_normal"], metrics["n_test_anomalous"]) == (8, 12)
     assert metrics["n_train"] == 24  # 30 normal files, 6 held out for the threshold
-    assert metrics["network_evals_per_item"] == 4
+    assert metrics["network_evals_per_item"] == 2  # camera preset: 2 noise draws, one step
+    saved = json.loads((trained / "model" / "artifacts" / "detector" / "detector.json").read_text())
+    assert saved["config"]["features"]["backbone"] == "mobilenet_v2"  # the preset as shipped
+    assert "backbone.features.13.conv.2.weight" in safe_open_keys(
+        trained / "model" / "artifacts" / "detector" / "weights.safetensors"
+    )  # the model carries its backbone
     assert metrics["train_seconds"] > 0 and metrics["score_seconds_per_item"] > 0
     assert (trained / "model" / "MLmodel").is_file()
     assert (trained / "model" / "artifacts" / "detector" / "weights.safetensors").is_file()
@@ -114,7 +128,9 @@ def test_score_from_registry_then_report(cli, trained, workdir, plant):
     exp = client.get_experiment_by_name("anomaly_diffusion")
     (run,) = client.search_runs([exp.experiment_id], filter_string="tags.job = 'score'")
     assert run.data.metrics["scored"] == 20 and run.data.metrics["failed"] == 0
-    assert run.data.params["scoring.t_start"] == "100"
+    saved = json.loads((trained / "model" / "artifacts" / "detector" / "detector.json").read_text())
+    # the t_start the label-free tuning chose at train time is the one scoring used
+    assert run.data.params["scoring.t_start"] == str(saved["config"]["scoring"]["t_start"])
     assert "config.yaml" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
     cli("report", "input=scores/camera.parquet", "output=report.html", cwd=workdir)
