@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from anomaly_diffusion.baselines.common import baseline_result, calibrated
 from anomaly_diffusion.baselines.dense_ae import dense_ae_scores, fit_dense_ae
 from anomaly_diffusion.baselines.pretrained import PRETRAINED_BASELINES, PretrainedBaseline
 from anomaly_diffusion.baselines.reference import fit_isolation_forest, fit_pca, pca_scores
@@ -19,7 +20,6 @@ from anomaly_diffusion.detector import DetectorConfig
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
 from anomaly_diffusion.metrics.severity import NormalTail
-from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
 from anomaly_diffusion.scoring.result import ScoreResult
 
 #: Baselines on the model's own normalized features (:class:`BaselineDetector`).
@@ -121,19 +121,11 @@ class BaselineDetector:
             scores, maps = pca_scores(self.model_, x)
         else:
             scores, maps = dense_ae_scores(self.model_, x, spectrogram=self._spectrogram)
-        scores = np.asarray(scores, dtype=np.float64)
-        return ScoreResult(
-            scores=scores,
-            maps=maps,
-            threshold=self.threshold_,
-            network_evals_per_item=0,
-            severity=None if self.normal_tail_ is None else self.normal_tail_.severity(scores),
-        )
+        return baseline_result(scores, maps, threshold=self.threshold_, tail=self.normal_tail_)
 
     def calibrate(self, normal: Sequence[Window], *, seed: int = 0, anomalous=()) -> None:
         """Threshold at ``threshold.false_alarm_rate`` of held-out normal scores (as the
         diffusion model's default rule)."""
         scores = self.score(normal, seed=seed).scores
         rate = self.config.threshold.false_alarm_rate
-        self.threshold_ = false_alarm_threshold(scores, target_far=rate)
-        self.normal_tail_ = NormalTail.fit(scores)
+        self.threshold_, self.normal_tail_ = calibrated(scores, rate=rate)

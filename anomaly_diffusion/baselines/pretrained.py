@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from anomaly_diffusion.baselines.common import baseline_result, calibrated
 from anomaly_diffusion.baselines.padim import fit_gaussians, mahalanobis_maps
 from anomaly_diffusion.baselines.patch_maps import frame_maps
 from anomaly_diffusion.baselines.patchcore import (
@@ -32,7 +33,6 @@ from anomaly_diffusion.detector_config import DetectorConfig
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.backbone import FeatureExtractor, extractor_for
 from anomaly_diffusion.metrics.severity import NormalTail
-from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
 from anomaly_diffusion.scoring.result import ScoreResult
 
 logger = logging.getLogger(__name__)
@@ -158,20 +158,11 @@ class PretrainedBaseline:
                 batch_maps = frame_maps(mahalanobis_maps(feature_maps, self.model_), size)
                 scores.extend(m.max() for m in batch_maps)
             maps.extend(batch_maps)
-        scores = np.asarray(scores, dtype=np.float64)
-        return ScoreResult(
-            scores=scores,
-            maps=maps,
-            threshold=self.threshold_,
-            network_evals_per_item=0,
-            severity=None if self.normal_tail_ is None else self.normal_tail_.severity(scores),
-        )
+        return baseline_result(scores, maps, threshold=self.threshold_, tail=self.normal_tail_)
 
     def calibrate(self, normal: Sequence[Window], *, seed: int = 0, anomalous=()) -> None:
         """Threshold at ``threshold.false_alarm_rate`` of held-out normal scores (as the
         other baselines and the diffusion model's default rule)."""
         scores = self.score(normal, seed=seed).scores
-        self.threshold_ = false_alarm_threshold(
-            scores, target_far=self.config.threshold.false_alarm_rate
-        )
-        self.normal_tail_ = NormalTail.fit(scores)
+        rate = self.config.threshold.false_alarm_rate
+        self.threshold_, self.normal_tail_ = calibrated(scores, rate=rate)
