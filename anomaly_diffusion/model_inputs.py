@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from anomaly_diffusion.features.backbone import FeatureExtractor
-from anomaly_diffusion.features.normalization import fit_normalization, normalize
+from anomaly_diffusion.features.normalization import normalize
 
 
 class BackboneInputs:
@@ -31,14 +31,19 @@ class BackboneInputs:
 
     @classmethod
     def fit(
-        cls, extractor: FeatureExtractor, frames: Sequence[np.ndarray], *, batch_size: int = 32
+        cls, extractor: FeatureExtractor, frames: Sequence[np.ndarray], *, batch_size: int = 16
     ) -> tuple[BackboneInputs, list[np.ndarray]]:
         """Encode the training frames once (the cache every epoch reuses) and fit the
-        statistics; returns the inputs and the normalized training maps."""
-        maps = extractor.encode(list(frames), batch_size=batch_size)
-        mean, std = fit_normalization(list(maps), per_row=False)
-        inputs = cls(extractor, mean, std)
-        return inputs, [normalize(m, mean, std) for m in maps]
+        per-channel statistics; returns the inputs and the normalized training maps (views of
+        one array, normalized in place: one copy of the maps in memory)."""
+        maps = extractor.encode(list(frames), batch_size=batch_size)  # (N, K, h, w) float32
+        mean = maps.mean(axis=(0, 2, 3), dtype=np.float64)[:, None, None]
+        std = np.sqrt(((maps - mean.astype(np.float32)) ** 2).mean(axis=(0, 2, 3)))[:, None, None]
+        std = np.maximum(std, 1e-3 * float(np.median(std)) + 1e-6)
+        mean, std = mean.astype(np.float32), std.astype(np.float32)
+        maps -= mean
+        maps /= std
+        return cls(extractor, mean, std), list(maps)
 
     def encode(self, frames: Sequence[np.ndarray], *, bfloat16: bool = False) -> torch.Tensor:
         """``(B, K, h, w)`` normalized feature maps of a batch of frames."""
