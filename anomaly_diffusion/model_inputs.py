@@ -45,11 +45,11 @@ class BackboneInputs:
         maps /= std
         return cls(extractor, mean, std), list(maps)
 
-    def encode(self, frames: Sequence[np.ndarray], *, bfloat16: bool = False) -> torch.Tensor:
-        """``(B, K, h, w)`` normalized feature maps of a batch of frames."""
-        maps = self.extractor.encode(
-            list(frames), batch_size=max(1, len(frames)), bfloat16=bfloat16
-        )
+    def encode(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
+        """``(B, K, h, w)`` normalized feature maps of a batch of frames. The backbone runs in
+        float32 here as at fit time (under bfloat16 its features differ by ~16 % of their
+        magnitude, which would shift every map against the training statistics)."""
+        maps = self.extractor.encode(list(frames), batch_size=max(1, len(frames)))
         return torch.from_numpy(normalize(maps, self.mean[None], self.std[None]))
 
     @staticmethod

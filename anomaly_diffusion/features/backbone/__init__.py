@@ -2,9 +2,8 @@
 downloaded at run time)."""
 
 from anomaly_diffusion.features.backbone.extractor import (
-    BACKBONES,
     FeatureExtractor,
     extractor_for,
 )
 
-__all__ = ["BACKBONES", "FeatureExtractor", "extractor_for"]
+__all__ = ["FeatureExtractor", "extractor_for"]

@@ -15,14 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from anomaly_diffusion.config import BACKBONES, FeatureConfig
+from anomaly_diffusion.config import FeatureConfig
 from anomaly_diffusion.errors import ConfigError
 from anomaly_diffusion.features.backbone.mobilenet_v2 import MobileNetV2Features, block_stride
 from anomaly_diffusion.features.backbone.weights import read_state_dict, resolve_weights
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-__all__ = ["BACKBONES", "FeatureExtractor", "extractor_for"]
+__all__ = ["FeatureExtractor", "extractor_for"]
 
 
 class FeatureExtractor(nn.Module):
@@ -89,7 +89,6 @@ class FeatureExtractor(nn.Module):
         size = maps[0].shape[-2:]
         out = []
         for m in maps:
-            m = m.float()
             if self.pool > 1:
                 m = F.avg_pool2d(m, self.pool, stride=1, padding=self.pool // 2)
             if m.shape[-2:] != size:
@@ -98,16 +97,13 @@ class FeatureExtractor(nn.Module):
         return torch.cat(out, dim=1)
 
     @torch.inference_mode()
-    def encode(
-        self, frames: np.ndarray | list[np.ndarray], *, batch_size: int = 32, bfloat16: bool = False
-    ) -> np.ndarray:
+    def encode(self, frames: np.ndarray | list[np.ndarray], *, batch_size: int = 32) -> np.ndarray:
         """Feature maps of frames ``(N, C, H, W)`` (or a list of ``(C, H, W)``), float32, in
-        batches; ``bfloat16`` runs the backbone under bfloat16 autocast."""
+        batches."""
         out = []
         for start in range(0, len(frames), batch_size):
             batch = torch.from_numpy(np.stack(frames[start : start + batch_size]))
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
-                out.append(self(batch.float()).float().numpy())
+            out.append(self(batch.float()).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.out_channels, 1, 1), np.float32)
 
 
