@@ -49,6 +49,7 @@ __all__ = [
 
 MODALITIES = ("vibration", "acoustic", "camera", "process")
 BACKBONES = ("none", "mobilenet_v2")
+WHITENINGS = ("position", "none")
 FEATURE_KINDS = ("stft", "log_mel", "frame", "sensor_window")
 
 
@@ -121,6 +122,10 @@ class FeatureConfig:
         backbone_weights: Weight file (safetensors or a weights-only torch checkpoint);
             ``None``: torchvision's file in ``$TORCH_HOME``, else the one ``make weights``
             stores.
+        backbone_whitening: ``position``: whiten every position of the feature maps with its
+            own mean and (Ledoit-Wolf shrunk) covariance before the diffusion model sees them
+            (:mod:`anomaly_diffusion.features.whitening`); ``none``: per-channel
+            standardization only.
     """
 
     kind: str = "frame"
@@ -135,8 +140,14 @@ class FeatureConfig:
     backbone_layers: tuple[int, ...] = (6, 13)
     backbone_pool: int = 3
     backbone_weights: str | None = None
+    backbone_whitening: str = "position"
 
     def __post_init__(self) -> None:
+        _check(
+            self.backbone_whitening in WHITENINGS,
+            f"features.backbone_whitening={self.backbone_whitening!r} is unknown; use one of "
+            f"{WHITENINGS}",
+        )
         _check(
             self.backbone in BACKBONES,
             f"features.backbone={self.backbone!r} is unknown; use one of {BACKBONES}",

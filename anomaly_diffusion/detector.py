@@ -163,7 +163,8 @@ class DiffusionAnomalyDetector:
         logger.info(
             "encoding %d training frames with %s", len(feats), self.config.features.backbone
         )
-        self.inputs_, data = BackboneInputs.fit(extractor, feats)
+        whiten = self.config.features.backbone_whitening == "position"
+        self.inputs_, data = BackboneInputs.fit(extractor, feats, whiten=whiten)
         denoiser = replace(
             self.config.denoiser, in_channels=data[0].shape[0], grid=tuple(data[0].shape[1:])
         )

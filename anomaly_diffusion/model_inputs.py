@@ -1,9 +1,11 @@
 """What the diffusion model sees: a window's own normalized features (pixels, spectrograms), or
 the normalized feature maps a pretrained backbone makes of a frame (``features.backbone``).
 
-:class:`BackboneInputs` holds the frozen extractor and the per-channel statistics of the training
-feature maps; it turns frames into model inputs and the model's coarse maps back into maps at
-the frame's resolution, so scores, thresholds, peaks and masks keep their contracts.
+:class:`BackboneInputs` holds the frozen extractor, the per-channel statistics of the training
+feature maps and (``features.backbone_whitening=position``) their per-position whitening
+(:mod:`anomaly_diffusion.features.whitening`); it turns frames into model inputs and the
+model's coarse maps back into maps at the frame's resolution, so scores, thresholds, peaks and
+masks keep their contracts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ import torch.nn.functional as F
 
 from anomaly_diffusion.features.backbone import FeatureExtractor
 from anomaly_diffusion.features.normalization import normalize
+from anomaly_diffusion.features.whitening import fit_position_whitening, whiten_positions
+
+Whitening = tuple[np.ndarray, np.ndarray]
+"""Per-position ``(mean (K, h, w), matrix (h * w, K, K))`` of standardized maps."""
 
 
 class BackboneInputs:
@@ -24,18 +30,33 @@ class BackboneInputs:
     Attributes:
         extractor: The frozen :class:`FeatureExtractor` (its weights are saved with the model).
         mean, std: ``(K, 1, 1)`` float32 statistics of the training feature maps.
+        whitening: Per-position whitening applied after the per-channel standardization, or
+            ``None`` (standardized maps only).
     """
 
-    def __init__(self, extractor: FeatureExtractor, mean: np.ndarray, std: np.ndarray) -> None:
+    def __init__(
+        self,
+        extractor: FeatureExtractor,
+        mean: np.ndarray,
+        std: np.ndarray,
+        whitening: Whitening | None = None,
+    ) -> None:
         self.extractor, self.mean, self.std = extractor, mean, std
+        self.whitening = whitening
 
     @classmethod
     def fit(
-        cls, extractor: FeatureExtractor, frames: Sequence[np.ndarray], *, batch_size: int = 16
+        cls,
+        extractor: FeatureExtractor,
+        frames: Sequence[np.ndarray],
+        *,
+        whiten: bool = True,
+        batch_size: int = 16,
     ) -> tuple[BackboneInputs, list[np.ndarray]]:
         """Encode the training frames once (the cache every epoch reuses) and fit the
-        per-channel statistics; returns the inputs and the normalized training maps (views of
-        one array, normalized in place: one copy of the maps in memory)."""
+        per-channel statistics, then (``whiten``) the per-position whitening; returns the
+        inputs and the training maps as the model sees them (views of one array, transformed
+        in place: one copy of the maps in memory)."""
         maps = extractor.encode(list(frames), batch_size=batch_size)  # (N, K, h, w) float32
         mean = maps.mean(axis=(0, 2, 3), dtype=np.float64)[:, None, None]
         std = np.sqrt(((maps - mean.astype(np.float32)) ** 2).mean(axis=(0, 2, 3)))[:, None, None]
@@ -43,14 +64,24 @@ class BackboneInputs:
         mean, std = mean.astype(np.float32), std.astype(np.float32)
         maps -= mean
         maps /= std
-        return cls(extractor, mean, std), list(maps)
+        whitening = None
+        if whiten:
+            mean_p, matrix = fit_position_whitening(maps)
+            # rounded to float16 as saved (784 x 128 x 128 matrices: 25 MB instead of 51), so
+            # that the model is trained, scored and reloaded with the very same matrices
+            whitening = (mean_p, matrix.astype(np.float16).astype(np.float32))
+            whiten_positions(maps, *whitening)
+        return cls(extractor, mean, std, whitening), list(maps)
 
     def encode(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         """``(B, K, h, w)`` normalized feature maps of a batch of frames. The backbone runs in
         float32 here as at fit time (under bfloat16 its features differ by ~16 % of their
         magnitude, which would shift every map against the training statistics)."""
         maps = self.extractor.encode(list(frames), batch_size=max(1, len(frames)))
-        return torch.from_numpy(normalize(maps, self.mean[None], self.std[None]))
+        maps = normalize(maps, self.mean[None], self.std[None])
+        if self.whitening is not None:
+            whiten_positions(maps, *self.whitening)
+        return torch.from_numpy(maps)
 
     @staticmethod
     def to_frame(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -64,6 +95,10 @@ class BackboneInputs:
         }
         out["backbone_norm.mean"] = torch.from_numpy(self.mean)
         out["backbone_norm.std"] = torch.from_numpy(self.std)
+        if self.whitening is not None:
+            # exact: the matrices were rounded to float16 at fit time
+            out["backbone_white.mean"] = torch.from_numpy(self.whitening[0])
+            out["backbone_white.matrix"] = torch.from_numpy(self.whitening[1]).half()
         return out
 
     @classmethod
@@ -73,8 +108,15 @@ class BackboneInputs:
         """Rebuild from :meth:`tensors` (no weight file is looked up)."""
         state = {k[9:]: v for k, v in tensors.items() if k.startswith("backbone.")}
         extractor.load_backbone_state(state, source="saved model")
+        whitening = None
+        if "backbone_white.matrix" in tensors:  # models saved before whitening have none
+            whitening = (
+                tensors["backbone_white.mean"].numpy(),
+                tensors["backbone_white.matrix"].float().numpy(),
+            )
         return cls(
             extractor,
             tensors["backbone_norm.mean"].numpy(),
             tensors["backbone_norm.std"].numpy(),
+            whitening,
         )

@@ -13,11 +13,8 @@ import numpy as np
 import torch
 
 from anomaly_diffusion.errors import DataError
+from anomaly_diffusion.features.whitening import COVARIANCE_EPS, position_covariances
 
-#: Added to every covariance diagonal (anomalib's value), so that it is invertible.
-COVARIANCE_EPS = 0.01
-
-_POSITIONS_PER_CHUNK = 64
 _IMAGES_PER_CHUNK = 32
 
 
@@ -46,16 +43,11 @@ def fit_gaussians(feature_maps: np.ndarray, *, eps: float = COVARIANCE_EPS) -> P
             f"model=padim needs at least 2 training images for a covariance, got {n}; "
             "add files to train/good"
         )
-    x = torch.from_numpy(np.asarray(feature_maps, dtype=np.float32)).reshape(n, d, h * w)
-    mean = x.mean(dim=0, dtype=torch.float64).T  # (P, D)
-    inv = torch.empty(h * w, d, d)
-    eye = eps * torch.eye(d, dtype=torch.float64)
-    for start in range(0, h * w, _POSITIONS_PER_CHUNK):
-        stop = min(start + _POSITIONS_PER_CHUNK, h * w)
-        centred = x[:, :, start:stop].double() - mean[start:stop].T  # (N, D, c)
-        cov = torch.einsum("ndp,nep->pde", centred, centred) / (n - 1) + eye
-        inv[start:stop] = torch.linalg.inv(cov).float()
-    return PositionGaussians(mean.float().numpy(), inv.numpy(), (h, w))
+    mean = np.empty((h * w, d), dtype=np.float32)
+    inv = np.empty((h * w, d, d), dtype=np.float32)
+    for positions, centre, cov in position_covariances(feature_maps, eps=eps):
+        mean[positions], inv[positions] = centre.float().numpy(), torch.linalg.inv(cov).numpy()
+    return PositionGaussians(mean, inv, (h, w))
 
 
 def mahalanobis_maps(feature_maps: np.ndarray, gaussians: PositionGaussians) -> np.ndarray:
