@@ -122,6 +122,7 @@ def peer_rows(det, fit_w, val_w, test_w, labels: np.ndarray, seed: int) -> list[
             "ms_per_item": 1000 * score_s / len(te),
             "by_defect": None,
             "far": float(np.mean(test_scores[labels == 0] > threshold)),
+            "recall": float(np.mean(test_scores[labels == 1] > threshold)),
             "steps": None,
             "aupro": None,
             "evals": None,

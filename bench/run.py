@@ -37,6 +37,7 @@ from anomaly_diffusion.scoring.chooser import choose_scoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diagnosis_check import diagnosis_by_file, diagnosis_section
+from footprint import measure as measure_footprint
 from peers import PEER_WORDS, peer_rows
 from spark_speed import measure as measure_spark
 from spark_speed import spark_section
@@ -221,6 +222,7 @@ def run_case(case: Case, seed: int) -> dict:
             "ms_per_item": 1000 * metrics["score_seconds_per_item"],
             "by_defect": metrics["auroc_by_defect"],
             "far": metrics["false_alarm_rate"],
+            "recall": metrics["recall"],
             "n_normal": metrics["n_test_normal"],
             "far_resampled": resampled_far(
                 det.normal_tail_.scores,
@@ -241,7 +243,12 @@ def run_case(case: Case, seed: int) -> dict:
         rows += scoring_rows(det, val_w, test_w, labels, seed, rows[0])
     if case.public and case.variants:
         rows += reference_rows(det, test_w, labels, result.scores, seed, budget_s=150.0)
+    footprint = {}
+    if cfg.features.backbone != "none":  # issue #13: model size and scoring-job memory
+        footprint = measure_footprint(det, case.root / "test")
+        logger.info("footprint: %s", footprint)
     return {
+        **footprint,
         "case": case,
         "rows": rows,
         "n": (len(fit_w), len(val_w), len(test_w)),
@@ -399,8 +406,9 @@ def render(
             f"process so far: {res['peak_mb']:,.0f} MB.",
             "",
             "| method | AUROC (95 % CI) | pAUC 0.1 | pixel AUROC | AUPRO | AUROC / best peer | "
-            "FAR at 1 % target | train s (steps) | items/s | network evals/item |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "FAR at 1 % target | recall at threshold | train s (steps) | items/s | "
+            "network evals/item |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         notes = []
         for r in rows:
@@ -411,7 +419,8 @@ def render(
             lines.append(
                 f"| {r['method']} | {r['auroc']:.3f}{ci} | {fmt(r['pauc'])} | "
                 f"{fmt(r['pixel_auroc'])} | {fmt(r['aupro'])} | {r['auroc'] / best_peer:.2f} | "
-                f"{fmt(r['far'])} | {r['train_s']:.1f}{steps} | {_items_per_s(r['ms_per_item'])} | "
+                f"{fmt(r['far'])} | {fmt(r.get('recall'))} | {r['train_s']:.1f}{steps} | "
+                f"{_items_per_s(r['ms_per_item'])} | "
                 f"{fmt(r['evals'], 'd')} |"
             )
         lines += ["", *notes] if notes else []

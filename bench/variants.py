@@ -32,6 +32,7 @@ def _figures(metrics: dict, scores: np.ndarray, labels: np.ndarray, seed: int) -
         "ms_per_item": 1000 * metrics["score_seconds_per_item"],
         "by_defect": metrics["auroc_by_defect"],
         "far": metrics["false_alarm_rate"],
+        "recall": metrics["recall"],
     }
 
 
@@ -120,6 +121,7 @@ def reference_rows(det, test_w, labels, default_scores, seed: int, budget_s: flo
         "train_s": 0.0,
         "by_defect": None,
         "far": None,
+        "recall": None,
         "steps": None,
     }
     note = f"on a stratified subset of {len(idx)} test items ({int(sub.sum())} anomalous)"

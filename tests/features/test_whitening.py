@@ -53,7 +53,7 @@ def test_in_place_and_refusals():
     mean, matrix = fit_position_whitening(maps)
     copy = maps.copy()
     assert whiten_positions(copy, mean, matrix) is copy
-    with pytest.raises(ConfigError, match="keep features.image_size"):
+    with pytest.raises(ConfigError, match=r"keep features\.image_size"):
         whiten_positions(maps[:, :, :2].copy(), mean, matrix)
     with pytest.raises(ConfigError, match="at least 2 training frames"):
         fit_position_whitening(maps[:1])
