@@ -37,6 +37,7 @@ from anomaly_diffusion.scoring.chooser import choose_scoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diagnosis_check import diagnosis_by_file, diagnosis_section
+from footprint import TRAIN_MINUTES
 from footprint import measure as measure_footprint
 from peers import PEER_WORDS, peer_rows
 from spark_speed import measure as measure_spark
@@ -245,7 +246,7 @@ def run_case(case: Case, seed: int) -> dict:
         rows += reference_rows(det, test_w, labels, result.scores, seed, budget_s=150.0)
     footprint = {}
     if cfg.features.backbone != "none":  # issue #13: model size and scoring-job memory
-        footprint = measure_footprint(det, case.root / "test")
+        footprint = {**measure_footprint(det, case.root), "train_minutes": TRAIN_MINUTES}
         logger.info("footprint: %s", footprint)
     return {
         **footprint,

@@ -169,6 +169,13 @@ def camera_targets(res: dict) -> list[str]:
             f"<= {CAMERA_RSS_MB / 1000:.1f} GB | {res['score_rss_mb']:,.0f} MB | "
             f"{_check(res['score_rss_mb'] <= CAMERA_RSS_MB)} |"
         )
+    if res.get("train_rss_mb") is not None:
+        lines.append(
+            f"| peak RSS of `anomaly-diffusion train` (camera preset; training.max_minutes="
+            f"{res['train_minutes']:g}, the peak comes after training) <= "
+            f"{CAMERA_RSS_MB / 1000:.1f} GB | {res['train_rss_mb']:,.0f} MB | "
+            f"{_check(res['train_rss_mb'] <= CAMERA_RSS_MB)} |"
+        )
     return lines
 
 

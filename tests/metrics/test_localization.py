@@ -150,3 +150,16 @@ def test_resize_masks_validation() -> None:
         resize_masks(np.zeros((1, 4, 4), dtype=bool), (4,))
     with pytest.raises(ConfigError, match=r"masks: expected shape \(N, H, W\)"):
         resize_masks(np.zeros((4, 4), dtype=bool), (2, 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pixel_auroc_equals_sklearn_with_ties(dtype) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    masks = rng.random((6, 40, 30)) < 0.1
+    # coarse values: many ties inside and across classes
+    maps = (np.round(rng.normal(size=masks.shape) + 0.8 * masks, 1)).astype(dtype)
+    expected = roc_auc_score(masks.ravel(), maps.ravel())
+    assert pixel_auroc(masks, maps) == pytest.approx(expected, abs=1e-12)
+    assert pixel_auroc(masks, -maps) == pytest.approx(1 - expected, abs=1e-12)
