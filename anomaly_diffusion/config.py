@@ -69,6 +69,11 @@ class SourceConfig:
         grayscale: Read images and video frames as one gray channel (else RGB).
         timestamp_column: Process tables: name of the timestamp column (``None``: auto).
         label_column: Process tables: optional 0/1 per-row label column.
+        columns: Process tables: the sensor columns to model, in this order (``None``: every
+            column but the time and label columns). Training pins it to the sensors it saw, so
+            the saved model reads those and a table missing one is an error naming it.
+        exclude_columns: Process tables: columns that are not sensors (a second label, a batch
+            id, a status code); never read.
         video_fps: Videos: sample frames at this rate (frames/s; the frame nearest each
             multiple of ``1/video_fps`` is kept); ``None``: every frame at the file's rate.
         table_rate: Process tables: resample every sensor to this fixed rate (Hz) by linear
@@ -86,11 +91,25 @@ class SourceConfig:
     grayscale: bool = True
     timestamp_column: str | None = None
     label_column: str | None = None
+    columns: tuple[str, ...] | None = None
+    exclude_columns: tuple[str, ...] = ()
     video_fps: float | None = None
     table_rate: float | None = None
     max_gap_s: float | None = None
 
     def __post_init__(self) -> None:
+        if self.columns is not None:
+            _check(
+                len(self.columns) >= 1 and len(set(self.columns)) == len(self.columns),
+                f"source.columns={list(self.columns)} must name one or more distinct sensor "
+                "columns, or be null (all of them)",
+            )
+            both = sorted(set(self.columns) & set(self.exclude_columns))
+            _check(
+                not both,
+                f"source.columns and source.exclude_columns both name {both}; keep each "
+                "column in one of them",
+            )
         for name in ("video_fps", "table_rate", "max_gap_s"):
             value = getattr(self, name)
             _check(

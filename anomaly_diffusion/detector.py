@@ -7,6 +7,8 @@ in :mod:`anomaly_diffusion.model_files`; both are re-exported here.
 from __future__ import annotations
 
 import logging
+import math
+import os
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from anomaly_diffusion.config import ScoringConfig
 from anomaly_diffusion.data.conditions import ConditionEncoder
@@ -37,6 +38,7 @@ from anomaly_diffusion.model_files import (
 )
 from anomaly_diffusion.model_inputs import BackboneInputs
 from anomaly_diffusion.precision import use_bfloat16
+from anomaly_diffusion.progress import progress
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 from anomaly_diffusion.scoring.maps import smooth_map
@@ -85,6 +87,8 @@ class DiffusionAnomalyDetector:
         self.normal_tail_: NormalTail | None = None
         self.sample_rate_: float | None = None
         self.source_sizes_: tuple[tuple[int, int], tuple[int, int]] | None = None
+        self.input_lengths_: tuple[int, int] | None = None
+        self.clip_seconds_: tuple[float, float] | None = None
         self.train_result_: TrainResult | None = None
 
     def fit(
@@ -117,6 +121,30 @@ class DiffusionAnomalyDetector:
             if sizes.size == 0
             else (tuple(sizes.min(0).tolist()), tuple(sizes.max(0).tolist()))
         )
+        if self.config.features.kind == "sensor_window" and self.config.source.columns is None:
+            # the saved model reads exactly the sensors it learned, in that order
+            names = windows[0].channels
+            if names:
+                source = replace(self.config.source, columns=tuple(names))
+                self.config = replace(self.config, source=source)
+        # (shortest, longest) training input in columns (spectrogram frames / table rows)
+        self.input_lengths_ = None
+        if self.config.features.kind != "frame":
+            cols = [int(w.features.shape[-1]) for w in windows]
+            self.input_lengths_ = (min(cols), max(cols))
+        # a clip model's (median, longest) training clip: long recordings get clip windows
+        self.clip_seconds_ = None
+        spans = [w.end_s - w.start_s for w in windows if w.start_s is not None and w.end_s]
+        if (
+            self.config.features.window_seconds is None
+            and self.config.features.kind
+            in (
+                "stft",
+                "log_mel",
+            )
+            and spans
+        ):
+            self.clip_seconds_ = (float(np.median(spans)), float(max(spans)))
         cond = None
         self.conditions_ = None
         if conditions and self.config.features.backbone != "none":
@@ -281,6 +309,27 @@ class DiffusionAnomalyDetector:
             "the camera and crop match the training data"
         )
 
+    def too_short(self, window: Window) -> str | None:
+        """Why a signal or table window is too short for this model to score honestly, else
+        ``None``: fewer columns (spectrogram frames, table rows) than
+        :data:`MIN_LENGTH_SHARE` of the shortest training input. A 64-sample clip scored by a
+        model of 10-s clips would otherwise get an ordinary-looking score of almost nothing."""
+        if self.input_lengths_ is None or window.features.ndim != 3:
+            return None
+        shortest = self.input_lengths_[0]
+        have = int(window.features.shape[-1])
+        if have >= MIN_LENGTH_SHARE * shortest:
+            return None
+        per_col = window.frame_s or 0.0
+        secs = f" ({have * per_col:.3g} s)" if per_col else ""
+        need = f" ({MIN_LENGTH_SHARE * shortest * per_col:.3g} s)" if per_col else ""
+        return (
+            f"{window.item.path}: too short: {have} column(s){secs}, the model was trained on "
+            f"{shortest}-{self.input_lengths_[1]} (it needs at least "
+            f"{math.ceil(MIN_LENGTH_SHARE * shortest)}{need}); record longer clips, or train "
+            "on clips this short"
+        )
+
     def network_evals_per_item(self) -> int:
         """Denoiser passes per item (an encoder pass over input + reconstruction for feature
         maps counts as one)."""
@@ -309,7 +358,7 @@ class DiffusionAnomalyDetector:
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i, w in enumerate(windows):
             groups[w.features.shape].append(i)
-        with tqdm(
+        with progress(
             total=len(windows),
             desc="scoring",
             unit="window",
@@ -424,15 +473,21 @@ class DiffusionAnomalyDetector:
         return load_detector_files(cls, path)
 
 
+MIN_LENGTH_SHARE = 0.5
+"""Shortest input a signal/table model scores, as a share of its shortest training input."""
+
+
 def _window_noise(
     scheduler: NoiseScheduler, window: Window, seed: int, shape: tuple[int, ...]
 ) -> torch.Tensor:
     """Noise of ``shape`` (``(R, C, H, W)``: R draws of the model input's shape; the
     scheduler's kind) determined by the seed and the window's
-    identity: file name and start time to the microsecond (so a window read whole, streamed in
-    blocks or planned as a Spark row gets the same draws)."""
+    identity: the file's absolute path (same-named files in other folders get other draws; a
+    relative and an absolute spelling of one file the same) and the start time to the
+    microsecond (so a window read whole, streamed in blocks or planned as a Spark row gets the
+    same draws)."""
     start = "None" if window.start_s is None else f"{window.start_s:.6f}"
-    key = f"{Path(window.item.path).name}|{start}".encode()
+    key = f"{os.path.abspath(window.item.path)}|{start}".encode()
     generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key))
     return scheduler.sample_noise(shape, generator=generator)
 

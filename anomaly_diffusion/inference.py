@@ -54,7 +54,7 @@ def read_windows(
     """Windows of ``items`` read as the detector was trained (source, features, sample rate,
     channel count), all in memory (evaluation); scoring streams with :func:`score_items`."""
     cfg = detector.config
-    return load_windows(
+    windows, failures = load_windows(
         items,
         source=cfg.source,
         features=cfg.features,
@@ -62,7 +62,29 @@ def read_windows(
         expected_channels=detector.input_channels,
         cache=cache,
         desc=desc,
+        clip_s=detector.clip_seconds_,
     )
+    return admitted(detector, windows, failures), failures
+
+
+def admitted(
+    detector: DiffusionAnomalyDetector, windows: Sequence[Window], failures: list
+) -> list[Window]:
+    """The windows the detector can score; every file with a window too short for it
+    (:meth:`~DiffusionAnomalyDetector.too_short`) goes to ``failures`` once, all its windows
+    left out (a file is scored whole or reported, never half)."""
+    bad: dict[str, str] = {}
+    for window in windows:
+        if window.item.path not in bad and (problem := detector.too_short(window)):
+            bad[window.item.path] = problem
+    if not bad:
+        return list(windows)
+    seen = set()
+    for window in windows:
+        if window.item.path in bad and window.item.path not in seen:
+            seen.add(window.item.path)
+            failures.append((window.item, bad[window.item.path]))
+    return [w for w in windows if w.item.path not in bad]
 
 
 #: Windows scored together; bounds scoring memory whatever the input size.
@@ -78,6 +100,7 @@ def score_items(
     seed: int = 0,
     on_chunk: ChunkHook | None = None,
     chunk_windows: int = CHUNK_WINDOWS,
+    clip_hop_s: float | None = None,
 ) -> pd.DataFrame:
     """Read, featurize and score items in chunks of windows, so memory stays bounded for
     multi-GB inputs; unreadable items become rows with ``error`` set.
@@ -85,6 +108,8 @@ def score_items(
     Args:
         on_chunk: Called with each chunk's windows, result and contract rows (e.g. to write
             map PNGs); returns the rows to keep (possibly with ``map_path`` filled in).
+        clip_hop_s: Hop (s) between the clip windows of a recording too long for a clip
+            model (:mod:`anomaly_diffusion.data.long_recordings`); ``None``: the clip length.
 
     Returns:
         The contract table: scored rows in input order, then one row per failed input.
@@ -99,12 +124,17 @@ def score_items(
         expected_rate=detector.sample_rate_,
         expected_channels=detector.input_channels,
         desc="scoring",
+        clip_s=detector.clip_seconds_,
+        clip_hop_s=clip_hop_s,
     )
     parts = []
     for chunk in chunked(windows, chunk_windows):
         for window in chunk:
             if warning := detector.unexpected_size(window):
                 logger.warning("%s", warning)
+        chunk = admitted(detector, chunk, failures)
+        if not chunk:
+            continue
         result = detector.score(chunk, seed=seed)
         scored = result_frame(chunk, result)
         scored["diagnosis"] = diagnose_windows(

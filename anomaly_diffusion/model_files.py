@@ -70,6 +70,8 @@ def save_detector(detector: DiffusionAnomalyDetector, path: str | Path) -> Path:
         "tail_scale": detector.normal_tail_.scale if detector.normal_tail_ else None,
         "conditions": detector.conditions_.to_dict() if detector.conditions_ else None,
         "source_sizes": detector.source_sizes_,
+        "input_lengths": detector.input_lengths_,
+        "clip_seconds": detector.clip_seconds_,
         "group_thresholds": detector.group_thresholds_,
         "format_version": 1,
     }
@@ -117,6 +119,10 @@ def load_detector_files(
     detector.group_thresholds_ = meta.get("group_thresholds") or {}
     sizes = meta.get("source_sizes")
     detector.source_sizes_ = None if sizes is None else (tuple(sizes[0]), tuple(sizes[1]))
+    lengths = meta.get("input_lengths")  # models saved before it: no check
+    detector.input_lengths_ = None if lengths is None else (int(lengths[0]), int(lengths[1]))
+    clips = meta.get("clip_seconds")
+    detector.clip_seconds_ = None if clips is None else (float(clips[0]), float(clips[1]))
     if "calib.scores" in tensors and meta.get("tail_scale"):
         detector.normal_tail_ = NormalTail(
             scores=tensors["calib.scores"].numpy(), scale=float(meta["tail_scale"])

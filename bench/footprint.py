@@ -1,6 +1,8 @@
 """Saved size and job memory of a trained detector, measured as a user meets them: the model
 folder on disk, and the peak RSS of separate ``anomaly-diffusion score`` and ``train`` processes
-(each reports its own ``ru_maxrss`` when it exits)."""
+(each reports its own ``VmHWM`` from ``/proc/self/status`` when it exits; ``ru_maxrss`` would
+not do: Linux carries it over ``fork`` + ``exec``, so a child of the multi-GB bench process
+would report the bench's peak)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,13 @@ evaluation, figures), which a shorter budget does not change."""
 
 # runs the CLI's own entry point, then writes this process's peak RSS (MB) to argv[1]
 _CHILD = (
-    "import atexit, json, resource, sys\n"
+    "import atexit, json, sys\n"
     "out = sys.argv.pop(1)\n"
-    "atexit.register(lambda: open(out, 'w').write(json.dumps("
-    "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            return int(line.split()[1]) / 1024\n"
+    "atexit.register(lambda: open(out, 'w').write(json.dumps(peak())))\n"
     "from anomaly_diffusion.cli.main import main\n"
     "sys.argv[0] = 'anomaly-diffusion'\n"
     "sys.exit(main())\n"

@@ -26,6 +26,7 @@ import torch
 
 from anomaly_diffusion.cli.compose import build, compose_config, to_plain
 from anomaly_diffusion.config import TuneConfig
+from anomaly_diffusion.cpus import available_cpus
 from anomaly_diffusion.data.dataset import discover, read_manifest, split_validation
 from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.data.synthetic import make_plant
@@ -477,7 +478,7 @@ def main() -> int:
     args = ap.parse_args()
     args.started = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", available_cpus())))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         plant = make_plant(Path(tmp) / "plant", seed=args.seed)

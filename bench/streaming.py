@@ -1,6 +1,8 @@
 """Peak memory of the ``score`` job on inputs too large to hold whole: a 10-million-row sensor
-table (CSV) and a 2 GB WAV. Each job runs as its own process through the real CLI; its peak
-resident memory is read with GNU ``time -f %M``. Target (issue #4): under 1.5 GB.
+table (CSV) and a 2 GB WAV, the WAV scored by every preset's model (issue #14: the acoustic
+clip model used to turn it into one spectrogram; the camera and process models must refuse it
+quickly). Each job runs as its own process through the real CLI; its peak resident memory is
+read with GNU ``time -f %M``. Target (issue #4): under 1.5 GB.
 
 Run alone: ``python bench/streaming.py`` (used by ``bench/run.py`` for BENCHMARKS.md).
 """
@@ -19,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import soundfile as sf
+from PIL import Image
 
 CLI = str(Path(sys.executable).parent / "anomaly-diffusion")
 MEMORY_TARGET_MB = 1536.0
@@ -41,6 +44,17 @@ WAV_JOB = (
     "features.hop_length=256",
     "features.max_freq_hz=500",
     "training.crop=[8,64]",
+)
+
+
+CLIP_JOB = ("preset=acoustic", "network=tiny")
+"""The acoustic preset as shipped (whole 10-s clips), a tiny network."""
+CAMERA_JOB = ("preset=camera", "features.image_size=[64,64]", "tune.enabled=false")
+PROCESS_JOB = (
+    "preset=process",
+    "network=tiny",
+    "features.window_seconds=102.4",
+    "training.crop=[4,64]",
 )
 
 
@@ -74,16 +88,22 @@ def write_big_wav(path: Path, n_bytes: int, *, block: int = 1 << 24) -> Path:
     return path
 
 
-def _train_data(root: Path) -> tuple[Path, Path]:
-    """Small normal training sets in the dataset layout: tables and WAVs."""
-    tables = root / "tables" / "train" / "good"
-    wavs = root / "wavs" / "train" / "good"
-    tables.mkdir(parents=True)
-    wavs.mkdir(parents=True)
-    for i in range(4):
-        _table(6000, 100 + i, 6000 * i).to_pandas().to_csv(tables / f"t{i}.csv", index=False)
-        write_big_wav(wavs / f"w{i}.wav", 2 * WAV_RATE * 60)
-    return root / "tables", root / "wavs"
+def _train_data(root: Path) -> dict[str, Path]:
+    """Small normal training sets in the dataset layout: tables, 2-min WAVs, 10-s WAV clips,
+    gray PNG frames."""
+    folders = {k: root / k / "train" / "good" for k in ("tables", "wavs", "clips", "frames")}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i in range(10):
+        _table(6000, 100 + i, 6000 * i).to_pandas().to_csv(
+            folders["tables"] / f"t{i}.csv", index=False
+        )
+        write_big_wav(folders["wavs"] / f"w{i}.wav", 2 * WAV_RATE * 60)
+        write_big_wav(folders["clips"] / f"c{i}.wav", 2 * WAV_RATE * 10)
+        frame = (128 + 20 * rng.normal(size=(64, 64))).clip(0, 255).astype(np.uint8)
+        Image.fromarray(frame).save(folders["frames"] / f"f{i}.png")
+    return {k: root / k for k in folders}
 
 
 def _peak_mb(args: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -97,7 +117,7 @@ def _peak_mb(args: list[str], cwd: Path) -> tuple[float, float, str]:
         check=False,
     )
     seconds = time.perf_counter() - start
-    if out.returncode != 0:
+    if out.returncode not in (0, 3):  # 3: the job ran, some inputs were refused
         raise RuntimeError(f"{' '.join(args)} failed ({out.returncode}): {out.stderr[-2000:]}")
     kb = next(line for line in out.stderr.splitlines() if line.startswith("PEAK_KB"))
     lines = out.stdout.strip().splitlines()
@@ -109,17 +129,22 @@ def measure(rows: int = 10_000_000, wav_bytes: int = 2 * 1024**3) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        tables, wavs = _train_data(work / "train")
+        data = _train_data(work / "train")
+        table = write_big_table(work / "big.csv", rows)
+        wav = write_big_wav(work / "big.wav", wav_bytes)
         cases = (
-            ("sensor table (CSV)", tables, TABLE_JOB, write_big_table(work / "big.csv", rows)),
-            ("WAV (16-bit, 16 kHz)", wavs, WAV_JOB, write_big_wav(work / "big.wav", wav_bytes)),
+            ("sensor table (CSV), process model", data["tables"], TABLE_JOB, table),
+            ("WAV (16-bit, 16 kHz), vibration model (8-s windows)", data["wavs"], WAV_JOB, wav),
+            ("same WAV, acoustic preset (a model of 10-s clips)", data["clips"], CLIP_JOB, wav),
+            ("same WAV, camera preset (refused)", data["frames"], CAMERA_JOB, wav),
+            ("same WAV, process model (refused)", data["tables"], PROCESS_JOB, wav),
         )
-        for name, data, job, big in cases:
-            run_dir = work / f"run_{big.suffix[1:]}"
+        for k, (name, train_root, job, big) in enumerate(cases):
+            run_dir = work / f"run_{k}"
             _peak_mb(
                 [
                     "train",
-                    f"data.root={data}",
+                    f"data.root={train_root}",
                     f"run_dir={run_dir}",
                     *job,
                     "tracking.enabled=false",
@@ -128,6 +153,7 @@ def measure(rows: int = 10_000_000, wav_bytes: int = 2 * 1024**3) -> list[dict]:
                 ],
                 work,
             )
+            (work / "scores.parquet").unlink(missing_ok=True)
             peak, seconds, line = _peak_mb(
                 [
                     "score",
@@ -151,12 +177,12 @@ def measure(rows: int = 10_000_000, wav_bytes: int = 2 * 1024**3) -> list[dict]:
                     / 3600,
                     "windows": int(scored["error"].isna().sum()),
                     "failed": int(scored["error"].notna().sum()),
+                    "refusal": next(iter(scored["error"].dropna()), None),
                     "peak_mb": peak,
                     "seconds": seconds,
                     "summary": line,
                 }
             )
-            big.unlink()
     return results
 
 
@@ -183,6 +209,10 @@ def streaming_section(results: list[dict]) -> list[str]:
             f"| {r['input']} | {size} | {r['duration_h']:.1f} h | {r['windows']:,} | "
             f"{r['failed']} | {r['peak_mb']:,.0f} MB | {status} | {r['seconds']:.0f} s |"
         )
+    refusals = [r for r in results if r.get("refusal")]
+    if refusals:
+        lines += ["", "Refusals (the job's `error` column):", ""]
+        lines += [f"- {r['input']}: `{r['refusal'][:240]}`" for r in refusals]
     return lines
 
 

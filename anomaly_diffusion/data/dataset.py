@@ -51,12 +51,18 @@ def _files_under(folder: Path) -> list[Path]:
     )
 
 
-def discover(root: str | Path) -> list[Item]:
+def discover(root: str | Path, *, require_train: bool = True) -> list[Item]:
     """Items of a dataset folder: ``train/good``, ``test/good``, ``test/<defect>``, masks in
     ``ground_truth/<defect>/<stem>_mask.png``.
 
+    Args:
+        root: The dataset folder.
+        require_train: Refuse a folder without training files (``evaluate`` of a saved model
+            on a new labelled test set passes ``False``: it needs ``test/`` only).
+
     Raises:
-        DataError: the folder or its ``train/good`` is missing or holds no supported file.
+        DataError: the folder is missing, or (``require_train``) its ``train/good`` holds no
+            supported file.
     """
     root = Path(root)
     if not root.is_dir():
@@ -65,7 +71,7 @@ def discover(root: str | Path) -> list[Item]:
             "train/good/ (and optionally test/<kind>/), or use data.manifest=<file>"
         )
     train = _files_under(root / "train" / "good")
-    if not train:
+    if not train and require_train:
         raise DataError(
             f"data.root={root}: no supported files under {root / 'train' / 'good'}; "
             f"expected {', '.join(SUPPORTED_SUFFIXES)} files there"
@@ -179,14 +185,19 @@ def _optional_float(value: object) -> float | None:
 
 
 def load_items(
-    *, root: str | None, manifest: str | None, condition_table: str | None = None
+    *,
+    root: str | None,
+    manifest: str | None,
+    condition_table: str | None = None,
+    require_train: bool = True,
 ) -> list[Item]:
     """Items from ``data.manifest`` when given, else from the ``data.root`` folder; operating
-    conditions from ``condition_table`` are attached (manifest values win)."""
+    conditions from ``condition_table`` are attached (manifest values win). ``require_train``:
+    see :func:`discover`."""
     if manifest:
         items = read_manifest(manifest)
     elif root:
-        items = discover(root)
+        items = discover(root, require_train=require_train)
     else:
         raise DataError("no data given; set data.root=<folder> or data.manifest=<file>")
     return with_condition_table(items, condition_table)

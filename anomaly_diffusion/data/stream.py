@@ -9,16 +9,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import soundfile as sf
-from tqdm.auto import tqdm
 
 from anomaly_diffusion.config import FeatureConfig, SourceConfig
 from anomaly_diffusion.data.cache import FeatureCache
 from anomaly_diffusion.data.dataset import Item
+from anomaly_diffusion.data.long_recordings import clip_windows
 from anomaly_diffusion.data.windows import Window, extract_windows, recording_windows
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.features.windowing import window_bounds
 from anomaly_diffusion.ingest import read_recording
 from anomaly_diffusion.ingest.audio import AUDIO_SUFFIXES
+from anomaly_diffusion.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -108,10 +109,14 @@ def iter_windows(
     expected_channels: int | None = None,
     cache: FeatureCache | None = None,
     desc: str = "reading",
+    clip_s: tuple[float, float] | None = None,
+    clip_hop_s: float | None = None,
 ) -> Iterator[Window]:
     """Windows of many items, lazily; a failing item is appended to ``failures`` as
     ``(item, message)`` and the others go on. With a ``cache``, whole-file items are read
-    from / written to it (streamed files are not cached)."""
+    from / written to it (streamed files are not cached). ``clip_s`` / ``clip_hop_s``: a clip
+    model's training clip lengths, to cut long recordings into clip windows
+    (:func:`~anomaly_diffusion.data.long_recordings.clip_windows`)."""
     items = list(items)
     kwargs = {
         "source": source,
@@ -119,11 +124,14 @@ def iter_windows(
         "expected_rate": expected_rate,
         "expected_channels": expected_channels,
     }
-    for item in tqdm(items, desc=desc, unit="file", disable=len(items) < 20, leave=False):
+    for item in progress(items, desc=desc, unit="file", disable=len(items) < 20, leave=False):
         try:
             if item.problem:
                 raise DataError(item.problem)
-            if cache is not None:
+            feats = clip_windows(item, features, clip_s=clip_s, hop_s=clip_hop_s)
+            if feats is not features:  # a long recording: clip windows, streamed
+                yield from item_windows(item, **{**kwargs, "features": feats})
+            elif cache is not None:
                 yield from cache.windows(item, lambda it: extract_windows(it, **kwargs), **kwargs)
             else:
                 yield from item_windows(item, **kwargs)
@@ -141,6 +149,8 @@ def load_windows(
     expected_channels: int | None = None,
     cache: FeatureCache | None = None,
     desc: str = "reading",
+    clip_s: tuple[float, float] | None = None,
+    clip_hop_s: float | None = None,
 ) -> tuple[list[Window], list[tuple[Item, str]]]:
     """All windows of many items in memory (training, evaluation); see :func:`iter_windows`.
 
@@ -158,6 +168,8 @@ def load_windows(
             expected_channels=expected_channels,
             cache=cache,
             desc=desc,
+            clip_s=clip_s,
+            clip_hop_s=clip_hop_s,
         )
     )
     return windows, failures

@@ -46,6 +46,7 @@ class Window:
         sample_rate: Hz of the signal/table it was cut from (``None`` for images).
         row_start: Labelled tables: index of the window's first row (sample) in the table.
         row_labels: Labelled tables: the 0/1 label of each row of the window ``(N,)``.
+        channels: Sensor names of a table window's rows (``None`` for other kinds).
         start_time: Wall-clock time of ``start_s`` when the file has one (tables with
             date-time stamps).
     """
@@ -63,6 +64,7 @@ class Window:
     row_start: int | None = None
     row_labels: np.ndarray | None = None
     start_time: datetime | None = None
+    channels: tuple[str, ...] | None = None
 
 
 def extract_windows(
@@ -106,6 +108,14 @@ def recording_windows(
     expected_channels: int | None = None,
 ) -> list[Window]:
     """Windows of a recording already read (see :func:`extract_windows`)."""
+    if rec.kind in ("image", "video") and features.kind != "frame":
+        expects = {"stft": "vibration signals", "log_mel": "sound recordings"}.get(
+            features.kind, "sensor tables"
+        )
+        raise DataError(
+            f"{item.path}: a{'n' if rec.kind == 'image' else ''} {rec.kind} file, but the model "
+            f"expects {expects} (features.kind={features.kind}); score it with a camera model"
+        )
     if rec.kind == "image":
         windows = [_image_window(rec, item, features)]
     elif rec.kind == "video":
@@ -253,6 +263,7 @@ def _signal_window(rec: Recording, item: Item, cfg: FeatureConfig, start: int, s
             label=label,
             frame_s=1.0 / rec.rate,
             sample_rate=rec.rate,
+            channels=tuple(rec.channels),
         )
     if cfg.kind == "log_mel":
         feats = log_mel(

@@ -83,6 +83,8 @@ def read_recording(
             path,
             timestamp_column=source.timestamp_column,
             label_column=source.label_column,
+            columns=None if source.columns is None else tuple(source.columns),
+            exclude_columns=tuple(source.exclude_columns),
             table_rate=source.table_rate,
             max_gap_s=source.max_gap_s,
             start_s=start_s,

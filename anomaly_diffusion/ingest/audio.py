@@ -13,6 +13,7 @@ import soundfile as sf
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.ingest.checks import check_file, check_finite
 from anomaly_diffusion.ingest.recording import Recording
+from anomaly_diffusion.ingest.wav_header import wav_truncation
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 _STEREO_NAMES = {"left": 0, "right": 1}
@@ -35,11 +36,17 @@ def read_audio(
         mono: With ``channel=None``: mix all channels down to one (``True``) or keep them all.
 
     Raises:
-        DataError: empty, corrupt or non-audio file, a segment outside the file, NaN samples,
-            a channel the file does not have.
+        DataError: empty, corrupt, truncated (a WAV shorter than its header declares) or
+            non-audio file, a segment outside the file, NaN samples, a channel the file does
+            not have.
     """
     path = Path(path)
     check_file(path)
+    if path.suffix.lower() == ".wav" and (problem := wav_truncation(path)):
+        raise DataError(
+            f"{path}: {problem}; copy the file again from the recorder, or cut it with a "
+            "tool that rewrites the header (e.g. sox in.wav out.wav trim 0 <seconds>)"
+        )
     try:
         info = sf.info(str(path))
     except sf.LibsndfileError as exc:

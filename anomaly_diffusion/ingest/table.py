@@ -29,6 +29,8 @@ def read_table(
     *,
     timestamp_column: str | None = None,
     label_column: str | None = None,
+    columns: tuple[str, ...] | None = None,
+    exclude_columns: tuple[str, ...] = (),
     table_rate: float | None = None,
     max_gap_s: float | None = None,
     start_s: float | None = None,
@@ -42,6 +44,8 @@ def read_table(
             first column named timestamp/time/datetime/date/ts.
         label_column: Optional per-row 0/1 label column; resampled as the max label of the
             rows nearest each grid sample, so a labelled row is never lost.
+        columns, exclude_columns: Which columns are sensors (see
+            :func:`~anomaly_diffusion.ingest.table_columns.read_columns`).
         table_rate: Resample every sensor to this rate (Hz) on the grid ``t0 + k / table_rate``;
             ``None``: keep the rows (``rate`` is then the median rate of the timestamps).
         max_gap_s: Longest gap interpolated (default 5x the median time step); longer gaps
@@ -56,7 +60,13 @@ def read_table(
     """
     path = Path(path)
     check_file(path)
-    cols = read_columns(path, timestamp_column=timestamp_column, label_column=label_column)
+    cols = read_columns(
+        path,
+        timestamp_column=timestamp_column,
+        label_column=label_column,
+        columns=columns,
+        exclude_columns=exclude_columns,
+    )
     cols, offset_s, first_row = _crop(path, cols, start_s, end_s)
     seconds, channels = cols.seconds, cols.channels
     step = float(np.median(np.diff(seconds))) if seconds.size > 1 else 1.0

@@ -44,22 +44,34 @@ class TableColumns:
 
 
 def read_columns(
-    path: Path, *, timestamp_column: str | None, label_column: str | None
+    path: Path,
+    *,
+    timestamp_column: str | None,
+    label_column: str | None,
+    columns: tuple[str, ...] | None = None,
+    exclude_columns: tuple[str, ...] = (),
 ) -> TableColumns:
     """Read ``path`` (CSV or Parquet) block by block.
+
+    Args:
+        columns: The sensor columns, in this order (``None``: every column but the time and
+            label columns); a name the file lacks is an error listing the file's columns.
+        exclude_columns: Columns that are not sensors (a second label, a batch id, a status
+            code): never read.
 
     Raises:
         DataError: unreadable table, no data rows, missing timestamp or label column, blank or
             unparseable timestamps, duplicate or non-monotonic timestamps, non-numeric or
             infinite sensor values, blank or non-integer labels; each names the row and column.
     """
-    reader = _Reader(path, timestamp_column, label_column)
+    pick = (columns, tuple(exclude_columns))
+    reader = _Reader(path, timestamp_column, label_column, *pick)
     try:
         reader.consume(reader.blocks(text=False))
     except DataError:
         raise
     except (ValueError, TypeError):  # a non-numeric cell: re-read as text to name it
-        reader = _Reader(path, timestamp_column, label_column)
+        reader = _Reader(path, timestamp_column, label_column, *pick)
         reader.consume(reader.blocks(text=True))
     return reader.columns()
 
@@ -67,7 +79,14 @@ def read_columns(
 class _Reader:
     """Accumulates the blocks of one table file."""
 
-    def __init__(self, path: Path, timestamp_column: str | None, label_column: str | None):
+    def __init__(
+        self,
+        path: Path,
+        timestamp_column: str | None,
+        label_column: str | None,
+        columns: tuple[str, ...] | None = None,
+        exclude_columns: tuple[str, ...] = (),
+    ):
         self.path, self.label_column = path, label_column
         self.is_parquet = path.suffix.lower() == ".parquet"
         self.first_row, self.decimal = (1, ".") if self.is_parquet else (2, ".")
@@ -83,7 +102,7 @@ class _Reader:
                 f"{path}: label column {label_column!r} not found; set "
                 f"source.label_column=<one of {[str(c) for c in self.header]}> or null"
             )
-        self.sensors = [c for c in self.header if c not in (self.time_col, label_column)]
+        self.sensors = self._sensors(columns, exclude_columns)
         if not self.sensors:
             raise DataError(
                 f"{path}: no sensor column besides {self.time_col!r}; export at least one "
@@ -95,6 +114,27 @@ class _Reader:
         self.is_datetime: bool | None = None
         self.tz = None
         self.rows = 0
+
+    def _sensors(self, columns: tuple[str, ...] | None, exclude: tuple[str, ...]) -> list:
+        names = [str(c) for c in self.header]
+        for key, asked in (("source.columns", columns or ()), ("source.exclude_columns", exclude)):
+            missing = [c for c in asked if c not in names]
+            if missing:
+                raise DataError(
+                    f"{self.path}: {key} names {missing}, which the table does not have "
+                    f"(columns: {names}); fix {key} (a model trained on these sensors needs "
+                    "every one of them)"
+                )
+        if columns:
+            clash = [c for c in columns if c in (self.time_col, self.label_column)]
+            if clash:
+                raise DataError(
+                    f"{self.path}: source.columns lists {clash}, the time or label column; "
+                    "keep only sensor columns there"
+                )
+            return [self.header[names.index(c)] for c in columns]
+        skip = {self.time_col, self.label_column, *exclude}
+        return [c for c in self.header if str(c) not in skip and c not in skip]
 
     # ------------------------------------------------------------ file access
 
@@ -127,12 +167,21 @@ class _Reader:
             if self.is_parquet:
                 import pyarrow.parquet as pq
 
-                for batch in pq.ParquetFile(self.path).iter_batches(batch_size=CHUNK_ROWS):
+                wanted = [self.time_col, *self.sensors]
+                if self.label_column is not None:
+                    wanted.append(self.label_column)
+                table = pq.ParquetFile(self.path)
+                for batch in table.iter_batches(batch_size=CHUNK_ROWS, columns=wanted):
                     yield batch.to_pandas()
                 return
             kind = object if text else np.float32
-            dtypes = {c: kind for c in self.header if c != self.time_col}
-            with pd.read_csv(self.path, dtype=dtypes, chunksize=CHUNK_ROWS, **self.options) as r:
+            wanted = [self.time_col, *self.sensors]
+            if self.label_column is not None:
+                wanted.append(self.label_column)
+            dtypes = {c: kind for c in wanted if c != self.time_col}
+            with pd.read_csv(
+                self.path, usecols=wanted, dtype=dtypes, chunksize=CHUNK_ROWS, **self.options
+            ) as r:
                 yield from r
         except DataError:
             raise

@@ -75,6 +75,13 @@ class EvaluateJobConfig:
     run_dir: str = "outputs/evaluate"
     seed: int = 0
 
+    @property
+    def merges(self) -> bool:
+        """Whether the rows go into an existing ``output`` (see ``merge``)."""
+        if self.merge is None:
+            return self.since is not None and self.engine == "local"
+        return self.merge
+
     def __post_init__(self) -> None:
         _check(
             bool(self.model), "model= is required: a run_dir/model folder or an MLflow model URI"
@@ -94,6 +101,12 @@ class ScoreJobConfig:
         since: ``last``: only files modified after the newest file the last finished score run
             of the same ``input`` saw (kept in MLflow); or a date/time (``2026-11-24``,
             ``2026-11-24T06:00``): only files modified after it; ``None``: every file.
+        long_hop_s: Hop (s) between the clip windows of a recording much longer than a clip
+            model's training clips (``None``: the clip length; see
+            :mod:`anomaly_diffusion.data.long_recordings`).
+        merge: Add the rows to an existing ``output`` (a new score of the same window replaces
+            the old row) instead of replacing the file; ``None``: merge when ``since`` is set
+            (a nightly job run twice a day, or with nothing new, keeps the day's rows).
         engine: ``local`` (this process) or ``spark`` (the MLflow pyfunc as a Spark UDF, one
             row per window; ``output`` becomes a folder of Parquet partitioned by asset).
         spark_master: Spark master URL for ``engine=spark`` (``local[2]``, ``yarn``, ...);
@@ -103,6 +116,8 @@ class ScoreJobConfig:
     model: str = ""
     input: str = ""
     since: str | None = None
+    merge: bool | None = None
+    long_hop_s: float | None = None
     engine: str = "local"
     spark_master: str | None = "local[2]"
     output: str = "outputs/scores.parquet"
@@ -114,6 +129,13 @@ class ScoreJobConfig:
     scoring: ScoringOverrides = field(default_factory=ScoringOverrides)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     seed: int = 0
+
+    @property
+    def merges(self) -> bool:
+        """Whether the rows go into an existing ``output`` (see ``merge``)."""
+        if self.merge is None:
+            return self.since is not None and self.engine == "local"
+        return self.merge
 
     def __post_init__(self) -> None:
         _check(
@@ -131,6 +153,15 @@ class ScoreJobConfig:
         _check(
             self.engine in ("local", "spark"),
             f"engine={self.engine!r}; use 'local' or 'spark'",
+        )
+        _check(
+            self.long_hop_s is None or self.long_hop_s > 0,
+            f"long_hop_s={self.long_hop_s} must be > 0 (s) or null (the clip length)",
+        )
+        _check(
+            not (self.merge and self.engine == "spark"),
+            "merge=true with engine=spark: Spark writes a new partitioned folder; use "
+            "engine=local or another output=",
         )
         _check(
             self.engine == "local" or self.output.endswith(".parquet"),

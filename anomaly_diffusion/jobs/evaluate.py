@@ -40,6 +40,7 @@ def run_evaluate(cfg: EvaluateJobConfig) -> dict[str, Any]:
             root=cfg.data.root,
             manifest=cfg.data.manifest,
             condition_table=cfg.data.condition_table,
+            require_train=False,  # a saved model needs no training files
         )
         if it.split == "test"
     ]

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from anomaly_diffusion.data.windows import Window
+from anomaly_diffusion.progress import progress
 from anomaly_diffusion.reports.figures import save_map_overlay
 from anomaly_diffusion.scoring.result import ScoreResult, peak_location
 
@@ -27,7 +27,9 @@ def write_maps(
     """Overlay PNGs for the windows at ``indices``; returns ``{index: png path}``."""
     folder = Path(folder)
     written: dict[int, Path] = {}
-    for i in tqdm(indices, desc="writing maps", unit="map", disable=len(indices) < 20, leave=False):
+    for i in progress(
+        indices, desc="writing maps", unit="map", disable=len(indices) < 20, leave=False
+    ):
         w = windows[i]
         spectro = w.frame_s is not None
         written[i] = save_map_overlay(

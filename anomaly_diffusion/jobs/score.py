@@ -23,6 +23,7 @@ from anomaly_diffusion.jobs.common import (
 )
 from anomaly_diffusion.jobs.configs import ScoreJobConfig
 from anomaly_diffusion.jobs.maps import write_maps
+from anomaly_diffusion.jobs.merge import merge_rows, read_previous
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +37,21 @@ class ScoreSummary:
     anomalous: int
     failed: int
     seconds: float
+    merged: tuple[int, int] | None = None  # (old rows kept, old rows replaced) when merged
 
     @property
     def exit_code(self) -> int:
         return 3 if self.failed else 0
 
     def line(self) -> str:
+        added = ""
+        if self.merged is not None:
+            kept, replaced = self.merged
+            added = f" (added to the {kept + replaced} row(s) already there"
+            added += f", {replaced} re-scored)" if replaced else ")"
         return (
             f"scored {self.scored} window(s), {self.anomalous} anomalous, {self.failed} failed "
-            f"input(s) in {self.seconds:.1f} s -> {self.output}"
+            f"input(s) in {self.seconds:.1f} s -> {self.output}{added}"
         )
 
 
@@ -74,9 +81,11 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
             frame = _score_on_spark(cfg, detector, items, output)
         else:
             on_chunk = None if cfg.maps == "none" else _map_writer(cfg, output)
-            frame = score_items(detector, items, seed=cfg.seed, on_chunk=on_chunk)
+            frame = score_items(
+                detector, items, seed=cfg.seed, on_chunk=on_chunk, clip_hop_s=cfg.long_hop_s
+            )
             frame["model_uri"] = cfg.model
-            write_table(frame, output)
+            merged = _write_rows(frame, output, merge=cfg.merges)
         scored = frame["error"].isna()
         summary = ScoreSummary(
             output=output,
@@ -84,6 +93,7 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
             anomalous=int(frame.loc[scored, "is_anomaly"].sum()),
             failed=int((~scored).sum()),
             seconds=time.perf_counter() - start,
+            merged=merged if cfg.engine == "local" else None,
         )
         tracker.log_metrics(
             {
@@ -96,6 +106,24 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
         )
         tracker.log_artifact(output)
     return summary
+
+
+def _write_rows(frame, output: Path, *, merge: bool) -> tuple[int, int] | None:
+    """Write the job's rows; with ``merge``, into the table already at ``output`` (returns the
+    old rows kept and replaced, or ``None`` when there was no table to merge into)."""
+    previous = read_previous(output) if merge else None
+    if previous is None:
+        write_table(frame, output)
+        return None
+    if frame.empty:
+        logger.info("no new rows: %s left as it was (%d row(s))", output, len(previous))
+        return len(previous), 0
+    table, kept, replaced = merge_rows(previous, frame)
+    write_table(table, output)
+    logger.info(
+        "%d new row(s) added to %s (%d kept, %d replaced)", len(frame), output, kept, replaced
+    )
+    return kept, replaced
 
 
 def _score_on_spark(cfg: ScoreJobConfig, detector, items: list, output: Path) -> pd.DataFrame:

@@ -17,13 +17,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
-from tqdm.auto import tqdm
 
 from anomaly_diffusion.config import ScoringConfig, TuneConfig
 from anomaly_diffusion.data.anomalies import inject, kinds_for
 from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.features.normalization import normalize
+from anomaly_diffusion.progress import progress
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 from anomaly_diffusion.scoring.maps import smooth_map
@@ -93,7 +93,7 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
     map_types = [m for m in cfg.map_types if m == "residual"] if backbone else cfg.map_types
     probe = copy.copy(detector)
     rows = []
-    for t_start in tqdm(cfg.t_starts, desc="tuning t_start", leave=False):
+    for t_start in progress(cfg.t_starts, desc="tuning t_start", leave=False):
         if t_start >= detector.scheduler.num_train_timesteps:
             continue
         search = replace(

@@ -23,15 +23,16 @@ from anomaly_diffusion.tracking.pyfunc import (
     requirements,
     signature,
 )
+from anomaly_diffusion.tracking.registry import claim_first_alias, describe_version
+from anomaly_diffusion.tracking.uri import resolve_uri
 
 logger = logging.getLogger(__name__)
-DEFAULT_URI = "sqlite:///mlflow.db"
 MODEL_URI_PREFIXES = ("models:/", "runs:/", "mlflow-artifacts:/")
 
 
-def resolve_uri(uri: str | None) -> str:
-    """``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``."""
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+FIRST_ALIAS = "champion"
+"""Alias the first registered version of a name gets, so ``models:/<name>@champion`` works from
+the first training on (later versions take it only by ``promote``)."""
 
 
 class MlflowTracker:
@@ -98,10 +99,11 @@ class MlflowTracker:
             pip_requirements=requirements(),
             registered_model_name=registered_name,
         )
-        if registered_name and card and self._run is not None:
-            from anomaly_diffusion.tracking.registry import describe_version
-
-            describe_version(registered_name, self._run.info.run_id, card, tracking_uri=self.uri)
+        if registered_name and self._run is not None:
+            run_id = self._run.info.run_id
+            if card:
+                describe_version(registered_name, run_id, card, tracking_uri=self.uri)
+            claim_first_alias(registered_name, run_id, FIRST_ALIAS, tracking_uri=self.uri)
         logger.info(
             "logged model %s%s",
             info.model_uri,

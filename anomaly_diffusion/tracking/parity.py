@@ -19,11 +19,20 @@ def parity_check(model_dir: str | Path, expected: pd.DataFrame, inputs: pd.DataF
     ``inputs`` and the ``expected`` in-process table.
 
     Raises:
-        TrackingError: the pyfunc gives other rows or a difference above :data:`TOLERANCE`.
+        TrackingError: no golden input was scored (a gate that compared nothing proves
+            nothing), the pyfunc gives other rows, or a difference above :data:`TOLERANCE`.
     """
+    scored = expected[expected["error"].isna()]
+    if scored.empty:
+        first = expected["error"].dropna().iloc[0] if len(expected) else "no golden inputs"
+        raise TrackingError(
+            f"{model_dir}: parity gate compared nothing: none of the {len(expected)} golden "
+            f"input(s) could be scored (first error: {first}); the model is not registered. "
+            "Fix or remove the unreadable training files and train again"
+        )
     got = mlflow.pyfunc.load_model(str(model_dir)).predict(inputs)
     key = ["path", "start_s"]
-    left = expected[expected["error"].isna()].sort_values(key, na_position="first")
+    left = scored.sort_values(key, na_position="first")
     right = got[got["error"].isna()].sort_values(key, na_position="first")
     if len(left) != len(right) or list(left["path"]) != list(right["path"]):
         raise TrackingError(

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from anomaly_diffusion.errors import ConfigError
-from anomaly_diffusion.tracking.mlflow_tracker import resolve_uri
+from anomaly_diffusion.tracking.uri import resolve_uri
+
+logger = logging.getLogger(__name__)
 
 #: Metrics shown when comparing two versions (higher is better except false_alarm_rate).
 COMPARED = ("auroc", "pauc", "pixel_auroc", "aupro", "f1", "false_alarm_rate", "threshold")
@@ -98,3 +101,30 @@ def describe_version(name: str, run_id: str, card: str, *, tracking_uri: str | N
     for mv in client.search_model_versions(f"name = '{name}'"):
         if mv.run_id == run_id:
             client.update_model_version(name, mv.version, description=card)
+
+
+def claim_first_alias(
+    name: str, run_id: str, alias: str, *, tracking_uri: str | None
+) -> str | None:
+    """Give ``alias`` to the version ``run_id`` registered under ``name`` when no version of
+    ``name`` holds it yet (the first training of a name); returns that version, else ``None``
+    (the alias stays where ``promote`` put it)."""
+    client = _client(tracking_uri)
+    try:
+        client.get_model_version_by_alias(name, alias)
+        return None
+    except MlflowException:
+        pass  # nobody holds it yet
+    mine = [mv for mv in client.search_model_versions(f"name = '{name}'") if mv.run_id == run_id]
+    if not mine:
+        return None
+    version = max(mine, key=lambda mv: int(mv.version)).version
+    client.set_registered_model_alias(name, alias, version)
+    logger.info(
+        "%s v%s is the first version of %s: alias %s set (move it with promote)",
+        name,
+        version,
+        name,
+        alias,
+    )
+    return version

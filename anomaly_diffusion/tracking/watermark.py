@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mlflow.tracking import MlflowClient
 
-from anomaly_diffusion.tracking.mlflow_tracker import resolve_uri
+from anomaly_diffusion.tracking.uri import resolve_uri
 
 
 def last_watermark(input_spec: str, *, tracking_uri: str | None, experiment: str) -> float | None:

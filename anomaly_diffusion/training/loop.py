@@ -1,5 +1,6 @@
 """Plain PyTorch training loop: AdamW, warm-up + cosine LR sized to the budget, EMA, gradient
-clipping, random crops, a wall-clock budget and a progress bar with ETA."""
+clipping, random crops, a wall-clock budget and progress with ETA (a bar on a terminal, plain
+lines in a log)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from anomaly_diffusion.config import TrainingConfig
 from anomaly_diffusion.diffusion.losses import diffusion_loss
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.precision import use_bfloat16
+from anomaly_diffusion.progress import progress
 from anomaly_diffusion.training.batches import batch_conditions, sample_batch
 from anomaly_diffusion.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 
@@ -159,7 +160,9 @@ def train_diffusion(
     budget_s, start = cfg.max_minutes * 60.0, now - state.elapsed_s
     horizon = _Horizon(cfg, fixed=state.lr_horizon, done=state.step, now=now)
     running, step, stopped = state.running_loss, state.step - 1, False
-    bar = tqdm(total=cfg.max_steps, initial=state.step, desc="training", unit="step", leave=False)
+    bar = progress(
+        total=horizon.steps, initial=state.step, desc="training", unit="step", leave=False
+    )
     for step in range(state.step, cfg.max_steps):
         lr = lr_at(step, cfg, horizon=horizon.steps)
         value = _train_step(model, ema, optimizer, scheduler, data, cfg, step, lr, generator, cond)
@@ -167,6 +170,7 @@ def train_diffusion(
         now = clock()
         left = max(0.0, budget_s - (now - start))
         horizon.observe(step + 1, now, left)
+        bar.total = horizon.steps  # the steps the budget fits, once timed (not max_steps)
         bar.update(1)
         bar.set_postfix(loss=f"{running:.4f}", budget_left=f"{left // 60:.0f}:{left % 60:02.0f}")
         if on_log is not None and (step % cfg.log_every == 0 or step == cfg.max_steps - 1):

@@ -18,6 +18,7 @@ from anomaly_diffusion.data.dataset import Item, discover, read_manifest
 from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.diffusion.unet import UNetConfig
+from anomaly_diffusion.errors import ConfigError
 from anomaly_diffusion.inference import score_items
 
 TINY = UNetConfig(base_channels=8, channel_mults=(1, 2))
@@ -227,3 +228,112 @@ def test_sensor_tables_that_cannot_be_scored(tmp_path):
     assert "duplicate or non-monotonic timestamp" in failed[str(duplicate)]
     assert "row 32" in _error(failed, unordered)
     assert "sort the table" in failed[str(unordered)]
+
+
+CLIP_MEL = FeatureConfig(kind="log_mel", n_fft=256, hop_length=128, n_mels=16)  # whole clips
+
+
+@pytest.fixture(scope="module")
+def clip_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    train = [Item(str(_tone(folder / f"clip_{i}.wav", seconds=2.0))) for i in range(3)]
+    return _fit("acoustic", CLIP_MEL, train)
+
+
+def test_truncated_wav_and_an_image_for_a_sound_model(acoustic, tmp_path):
+    """Issue #14, item 2: both used to be scored like normal clips."""
+    detector, _ = acoustic
+    full = _tone(tmp_path / "full.wav", seconds=2.0)
+    cut = tmp_path / "cut copy.wav"  # a name with a space, as exported
+    cut.write_bytes(full.read_bytes()[:300])
+    half = tmp_path / "half.wav"
+    half.write_bytes(full.read_bytes()[: 44 + 16000])  # 8000 of 16000 frames
+    png = tmp_path / "FRAME_01.PNG"
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(png)
+    failed = _batch(detector, tmp_path, {"cut": cut, "half": half, "png": png})
+    message = _error(failed, cut)
+    assert "truncated: the header declares 16000 frames (2.000 s), the file holds" in message
+    assert "copy the file again" in message
+    assert "16000 frames (2.000 s), the file holds 8000 (1.000 s)" in _error(failed, half)
+    assert "an image file, but the model expects sound recordings" in _error(failed, png)
+
+
+def test_clip_shorter_than_the_model_input_is_refused(clip_model, tmp_path):
+    """A 64-sample WAV used to get an ordinary score from a model of 2-s clips."""
+    tiny = tmp_path / "tiny.wav"
+    sf.write(tiny, np.zeros(64, np.float32), RATE)
+    short = _tone(tmp_path / "short.wav", seconds=0.8)
+    fine = _tone(tmp_path / "fine.wav", seconds=1.5)
+    for detector in (clip_model, DiffusionAnomalyDetector.load(clip_model.save(tmp_path / "m"))):
+        table = score_items(detector, [Item(str(p)) for p in (tiny, short, fine)])
+        errors = table.set_index("path")["error"]
+        assert "tiny.wav: too short: 1 column(s)" in errors[str(tiny)]
+        assert "it needs at least 63" in errors[str(tiny)]
+        assert "too short" in errors[str(short)]
+        assert pd.isna(errors[str(fine)])
+        assert np.isfinite(table.set_index("path").loc[str(fine), "score"])
+
+
+def test_table_columns_are_chosen_saved_and_checked(tmp_path):
+    """Issue #14, item 5: a second label column is not a sensor; the saved model reads the
+    sensors it learned, by name, and a table missing one is an error naming it."""
+    train = []
+    for i in range(2):
+        frame = pd.read_csv(_sensor_table(tmp_path / f"train_{i}.csv"))
+        frame["changepoint"] = 0
+        frame["batch_id"] = "B-17"  # text: would be refused as a sensor
+        frame.to_csv(tmp_path / f"train_{i}.csv", index=False)
+        train.append(Item(str(tmp_path / f"train_{i}.csv")))
+    sensors = [c for c in frame.columns if c not in ("timestamp", "changepoint", "batch_id")]
+    source = SourceConfig(exclude_columns=("changepoint", "batch_id"))
+    detector = _fit("process", TABLE, train, source=source)
+    assert detector.config.source.columns == tuple(sensors)  # pinned at fit time
+    loaded = DiffusionAnomalyDetector.load(detector.save(tmp_path / "model"))
+    assert loaded.config.source.columns == tuple(sensors)
+
+    base = pd.read_csv(train[0].path)
+    shuffled = base[["timestamp", "batch_id", *reversed(sensors), "changepoint"]]
+    shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
+    base.drop(columns=[sensors[1]]).to_csv(tmp_path / "missing.csv", index=False)
+    items = [
+        Item(train[0].path),
+        Item(str(tmp_path / "shuffled.csv")),
+        Item(str(tmp_path / "missing.csv")),
+    ]
+    table = score_items(loaded, items).set_index("path")
+    # other column order: the same sensors by name, the same scores
+    np.testing.assert_allclose(
+        table.loc[str(tmp_path / "shuffled.csv"), "score"].to_numpy(),
+        table.loc[train[0].path, "score"].to_numpy(),
+        rtol=1e-5,
+    )
+    error = table.loc[str(tmp_path / "missing.csv"), "error"]
+    assert f"source.columns names ['{sensors[1]}'], which the table does not have" in error
+    assert "missing.csv" in error
+
+    _, failures = load_windows(
+        train[:1], source=SourceConfig(exclude_columns=("status",)), features=TABLE
+    )
+    assert (
+        "source.exclude_columns names ['status'], which the table does not have" in (failures[0][1])
+    )
+    with pytest.raises(ConfigError, match=r"both name \['changepoint'\]"):
+        SourceConfig(columns=("changepoint",), exclude_columns=("changepoint",))
+
+
+def test_long_recording_for_a_clip_model_is_scored_in_clip_windows(clip_model, tmp_path):
+    """Issue #14, item 1: a clip model turned a 17-hour WAV into one spectrogram (OOM)."""
+    assert clip_model.clip_seconds_ == pytest.approx((2.0, 2.0))
+    long = _tone(tmp_path / "shift recording.wav", seconds=10.0)
+    as_trained = _tone(tmp_path / "clip.wav", seconds=2.5)  # within 1.5x: one window, whole
+    table = score_items(clip_model, [Item(str(long)), Item(str(as_trained))])
+    assert table["error"].isna().all(), table["error"]
+    rows = table[table["path"] == str(long)]
+    assert list(rows["start_s"]) == pytest.approx([0.0, 2.0, 4.0, 6.0, 8.0])
+    assert list(rows["end_s"]) == pytest.approx([2.0, 4.0, 6.0, 8.0, 10.0])
+    assert np.isfinite(rows["score"]).all()
+    assert (table["path"] == str(as_trained)).sum() == 1
+    hop = score_items(clip_model, [Item(str(long))], clip_hop_s=1.0)
+    assert list(hop["start_s"]) == pytest.approx([float(s) for s in range(9)])
+    reloaded = DiffusionAnomalyDetector.load(clip_model.save(tmp_path / "m"))
+    assert reloaded.clip_seconds_ == clip_model.clip_seconds_

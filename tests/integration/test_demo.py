@@ -50,3 +50,23 @@ def test_demo_runs_end_to_end(tmp_path):
     exp = client.get_experiment_by_name("anomaly_diffusion")
     jobs = [r.data.tags["job"] for r in client.search_runs([exp.experiment_id])]
     assert sorted(jobs) == sorted(["train"] * 3 + ["score"] * 3 + ["report"])
+    # the README's first quickstart command works as written after the demo
+    for m in ("vibration", "acoustic", "camera"):
+        holder = client.get_model_version_by_alias(f"anomaly_diffusion_{m}", "champion")
+        assert holder.version == "1"
+    recording = next((tmp_path / "outputs" / "demo" / "plant" / "vibration").rglob("*.npz"))
+    quick = subprocess.run(
+        [
+            CLI,
+            "score",
+            "model=models:/anomaly_diffusion_vibration@champion",
+            f"input={recording}",
+            "output=scores.parquet",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert quick.returncode == 0, quick.stderr[-2000:]
+    assert "scored " in quick.stdout and " 0 failed" in quick.stdout

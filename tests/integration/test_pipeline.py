@@ -99,6 +99,53 @@ def test_evaluate_matches_train_metrics(cli, trained, workdir, plant):
     assert got["threshold"] == pytest.approx(want["threshold"])
 
 
+def test_evaluate_on_a_test_only_folder_and_manifest(cli, trained, workdir, plant):
+    """Issue #14, item 4: a promoted model on a new labelled test set needs no train/."""
+    new_set = workdir / "new_test_set"
+    shutil.copytree(plant["camera"] / "test", new_set / "test")
+    if (plant["camera"] / "ground_truth").is_dir():
+        shutil.copytree(plant["camera"] / "ground_truth", new_set / "ground_truth")
+    cli(
+        "evaluate",
+        f"model={trained / 'model'}",
+        f"data.root={new_set}",
+        "run_dir=eval_new",
+        cwd=workdir,
+    )
+    got = json.loads((workdir / "eval_new" / "metrics.json").read_text())
+    want = json.loads((trained / "metrics.json").read_text())
+    assert got["auroc"] == pytest.approx(want["auroc"])
+    files = sorted((new_set / "test").rglob("*.png"))
+    manifest = new_set / "manifest.csv"
+    pd.DataFrame(
+        {
+            "path": [str(p.relative_to(new_set)) for p in files],
+            "split": "test",
+            "label": [0 if p.parent.name == "good" else 1 for p in files],
+        }
+    ).to_csv(manifest, index=False)
+    cli(
+        "evaluate",
+        f"model={trained / 'model'}",
+        f"data.manifest={manifest}",
+        "run_dir=eval_manifest",
+        cwd=workdir,
+    )
+    by_manifest = json.loads((workdir / "eval_manifest" / "metrics.json").read_text())
+    assert by_manifest["auroc"] == pytest.approx(want["auroc"])
+    empty = workdir / "empty_set"
+    (empty / "test").mkdir(parents=True)
+    out = cli(
+        "evaluate",
+        f"model={trained / 'model'}",
+        f"data.root={empty}",
+        "run_dir=e3",
+        cwd=workdir,
+        ok=(2,),
+    )
+    assert "no test items" in out.stderr
+
+
 def test_score_from_registry_then_report(cli, trained, workdir, plant):
     out = cli(
         "score",
@@ -278,7 +325,8 @@ def test_model_card_parity_gate_and_promote(cli, trained, workdir, plant):
     assert "| false-alarm rate on normal test data | " in card
     assert " of 8; 95 % interval " in card  # 8 normal test frames: a wide interval
     assert client.get_model_version(name, "1").description == card
-    cli("promote", f"model={name}", "version=1", "alias=champion", cwd=workdir)
+    # the first version of a name is the champion from the start (README's quickstart works)
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
     cli(
         "train",
         f"data.root={plant['camera']}",
@@ -288,6 +336,8 @@ def test_model_card_parity_gate_and_promote(cli, trained, workdir, plant):
         "training.max_steps=30",
         cwd=workdir,
     )  # registers version 2 after its pyfunc passed the parity gate
+    # later versions never take the alias by themselves
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
     out = cli("promote", f"model={name}", "version=2", "alias=champion", cwd=workdir)
     assert "(was v1)" in out.stdout and "change" in out.stdout
     assert out.stdout.splitlines()[1].startswith("auroc")
@@ -354,3 +404,46 @@ def test_since_last_scores_each_file_once(cli, trained, workdir, plant):
     assert "scored 9 window(s)" in dated.stdout
     out = cli(*args[:3], "since=last", "tracking.enabled=false", cwd=workdir, ok=(2,))
     assert "since=last keeps its watermark in MLflow" in out.stderr
+
+
+def test_nightly_run_twice_a_day_keeps_the_days_rows(cli, trained, workdir, plant):
+    """Issue #14, item 3: the second since=last run of a day finds nothing new; it must not
+    write an empty table over the day's scores (make nightly writes one file per day)."""
+    import os
+    import time
+
+    incoming = workdir / "incoming_day"
+    shutil.copytree(plant["camera"] / "test" / "good", incoming)
+    day = workdir / "day.parquet"
+    args = ["score", f"model={trained / 'model'}", f"input={incoming}", "since=last"]
+    first = cli(*args, "maps=none", f"output={day}", cwd=workdir)
+    assert "scored 8 window(s)" in first.stdout
+    rows = pd.read_parquet(day)
+    again = cli(*args, "maps=none", f"output={day}", cwd=workdir)
+    assert "scored 0 window(s)" in again.stdout
+    assert "added to the 8 row(s) already there" in again.stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(day), rows)
+    new = incoming / "late_frame.png"
+    shutil.copy(next(incoming.glob("*.png")), new)
+    later = time.time() + 10
+    os.utime(new, (later, later))
+    third = cli(*args, "maps=none", f"output={day}", cwd=workdir)
+    assert "scored 1 window(s)" in third.stdout
+    merged = pd.read_parquet(day)
+    assert len(merged) == 9 and list(merged["path"][:8]) == list(rows["path"])
+    assert merged["path"].iloc[-1] == str(new)
+    # re-scoring every file into the same table replaces rows, never duplicates them
+    redo = cli(
+        "score",
+        f"model={trained / 'model'}",
+        f"input={incoming}",
+        "since=2000-01-01",
+        "maps=none",
+        f"output={day}",
+        cwd=workdir,
+    )
+    assert "9 re-scored" in redo.stdout
+    assert len(pd.read_parquet(day)) == 9
+    # merge=false: the plain replace of a one-off job
+    cli(*args, "maps=none", f"output={day}", "merge=false", cwd=workdir)
+    assert len(pd.read_parquet(day)) == 0
