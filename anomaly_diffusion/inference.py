@@ -62,7 +62,7 @@ def read_windows(
         expected_channels=detector.input_channels,
         cache=cache,
         desc=desc,
-        clip_s=detector.clip_seconds_,
+        clip_s=getattr(detector, "clip_seconds_", None),  # baselines have none
     )
     return admitted(detector, windows, failures), failures
 
@@ -73,9 +73,12 @@ def admitted(
     """The windows the detector can score; every file with a window too short for it
     (:meth:`~DiffusionAnomalyDetector.too_short`) goes to ``failures`` once, all its windows
     left out (a file is scored whole or reported, never half)."""
+    too_short = getattr(detector, "too_short", None)  # baselines do not check
+    if too_short is None:
+        return list(windows)
     bad: dict[str, str] = {}
     for window in windows:
-        if window.item.path not in bad and (problem := detector.too_short(window)):
+        if window.item.path not in bad and (problem := too_short(window)):
             bad[window.item.path] = problem
     if not bad:
         return list(windows)
@@ -124,7 +127,7 @@ def score_items(
         expected_rate=detector.sample_rate_,
         expected_channels=detector.input_channels,
         desc="scoring",
-        clip_s=detector.clip_seconds_,
+        clip_s=getattr(detector, "clip_seconds_", None),
         clip_hop_s=clip_hop_s,
     )
     parts = []

@@ -69,7 +69,13 @@ def read_table(
     )
     cols, offset_s, first_row = _crop(path, cols, start_s, end_s)
     seconds, channels = cols.seconds, cols.channels
-    step = float(np.median(np.diff(seconds))) if seconds.size > 1 else 1.0
+    if seconds.size < 2 and table_rate is None:
+        raise DataError(
+            f"{path}: only one data row{' in the segment' if start_s or end_s else ''}: its "
+            "sampling interval cannot be told from one timestamp; export at least two rows "
+            "(or set source.table_rate=<Hz>)"
+        )
+    step = float(np.median(np.diff(seconds))) if seconds.size > 1 else 1.0 / table_rate
     max_gap = max_gap_s if max_gap_s is not None else 5.0 * step
     gaps = Gaps(path, seconds, step, max_gap, first_row, resampled=table_rate is not None)
     if table_rate is None:

@@ -19,8 +19,14 @@ TONE = 0.5 * np.sin(2 * np.pi * 440 * np.arange(RATE) / RATE)
 
 @pytest.mark.parametrize(
     ("subtype", "tolerance"),
-    [("PCM_U8", 1 / 64), ("PCM_16", 1e-4), ("PCM_24", 1e-6), ("PCM_32", 1e-6), ("FLOAT", 1e-7),
-     ("DOUBLE", 1e-7)],
+    [
+        ("PCM_U8", 1 / 64),
+        ("PCM_16", 1e-4),
+        ("PCM_24", 1e-6),
+        ("PCM_32", 1e-6),
+        ("FLOAT", 1e-7),
+        ("DOUBLE", 1e-7),
+    ],
 )
 def test_audio_bit_depths(tmp_path, subtype, tolerance):
     path = tmp_path / f"Pumpe Überdruck {subtype}.WAV"  # upper case, space, non-ASCII
@@ -69,9 +75,7 @@ def _table(rows: int = 20) -> pd.DataFrame:
 def test_csv_with_bom_and_windows_line_endings(tmp_path):
     frame = _table()
     path = tmp_path / "historian export.CSV"
-    path.write_bytes(
-        ("\ufeff" + frame.to_csv(index=False).replace("\n", "\r\n")).encode("utf-8")
-    )
+    path.write_bytes(("\ufeff" + frame.to_csv(index=False).replace("\n", "\r\n")).encode("utf-8"))
     rec = read_recording(path, source=SourceConfig())
     assert rec.channels == ("temp", "flow")
     np.testing.assert_allclose(rec.data[0], frame["temp"], rtol=1e-6)
@@ -90,5 +94,5 @@ def test_blank_column_and_one_row_tables_are_refused_by_name(tmp_path):
     assert rec.channels == ("temp", "flow")
     one = tmp_path / "one_row.csv"
     _table(1).to_csv(one, index=False)
-    with pytest.raises(DataError, match=r"one_row\.csv"):
+    with pytest.raises(DataError, match=r"one_row\.csv: only one data row"):
         read_recording(one, source=SourceConfig())

@@ -301,12 +301,15 @@ def test_table_columns_are_chosen_saved_and_checked(tmp_path):
         Item(str(tmp_path / "missing.csv")),
     ]
     table = score_items(loaded, items).set_index("path")
-    # other column order: the same sensors by name, the same scores
-    np.testing.assert_allclose(
-        table.loc[str(tmp_path / "shuffled.csv"), "score"].to_numpy(),
-        table.loc[train[0].path, "score"].to_numpy(),
-        rtol=1e-5,
+    # other column order: the same sensors by name, the same model input
+    assert table.loc[[str(tmp_path / "shuffled.csv")], "error"].isna().all()
+    read = {"source": loaded.config.source, "features": TABLE}
+    (same, _), (base_w, _) = (
+        load_windows([Item(str(tmp_path / "shuffled.csv"))], **read),
+        load_windows([Item(train[0].path)], **read),
     )
+    for a, b in zip(same, base_w, strict=True):
+        np.testing.assert_array_equal(a.features, b.features)
     error = table.loc[str(tmp_path / "missing.csv"), "error"]
     assert f"source.columns names ['{sensors[1]}'], which the table does not have" in error
     assert "missing.csv" in error
