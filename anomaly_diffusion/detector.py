@@ -482,12 +482,13 @@ def _window_noise(
 ) -> torch.Tensor:
     """Noise of ``shape`` (``(R, C, H, W)``: R draws of the model input's shape; the
     scheduler's kind) determined by the seed and the window's
-    identity: the file's absolute path (same-named files in other folders get other draws; a
-    relative and an absolute spelling of one file the same) and the start time to the
-    microsecond (so a window read whole, streamed in blocks or planned as a Spark row gets the
-    same draws)."""
+    identity: the file's path as given, normalized (``./a/b.wav`` = ``a/b.wav``; same-named
+    files in other folders get other draws, and the same spelling gets the same draws from any
+    working directory, so a score does not depend on where a job runs), and the start time to
+    the microsecond (so a window read whole, streamed in blocks or planned as a Spark row gets
+    the same draws)."""
     start = "None" if window.start_s is None else f"{window.start_s:.6f}"
-    key = f"{os.path.abspath(window.item.path)}|{start}".encode()
+    key = f"{os.path.normpath(window.item.path)}|{start}".encode()
     generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key))
     return scheduler.sample_noise(shape, generator=generator)
 

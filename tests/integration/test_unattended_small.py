@@ -41,8 +41,11 @@ def _noise(path: str, start_s: float | None = 0.0) -> torch.Tensor:
 def test_noise_is_keyed_by_the_full_path(tmp_path, monkeypatch):
     a, b = tmp_path / "line1" / "clip.wav", tmp_path / "line2" / "clip.wav"
     assert not torch.equal(_noise(str(a)), _noise(str(b)))  # same name, other folder
-    monkeypatch.chdir(tmp_path)
-    assert torch.equal(_noise("line1/clip.wav"), _noise(str(a)))  # one file, two spellings
+    assert not torch.equal(_noise("line1/clip.wav"), _noise("line2/clip.wav"))
+    assert torch.equal(_noise("./line1/clip.wav"), _noise("line1/clip.wav"))
+    here = _noise("line1/clip.wav")
+    monkeypatch.chdir(tmp_path)  # the same spelling from another working directory
+    assert torch.equal(_noise("line1/clip.wav"), here)
     assert torch.equal(_noise(str(a), 1.5), _noise(str(a), 1.5))
     assert not torch.equal(_noise(str(a), 1.5), _noise(str(a), 3.0))
 
