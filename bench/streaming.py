@@ -100,6 +100,7 @@ def _train_data(root: Path) -> dict[str, Path]:
             folders["tables"] / f"t{i}.csv", index=False
         )
         write_big_wav(folders["wavs"] / f"w{i}.wav", 2 * WAV_RATE * 60)
+    for i in range(20):  # per-pixel map statistics need >= 4 held-out items (20 %)
         write_big_wav(folders["clips"] / f"c{i}.wav", 2 * WAV_RATE * 10)
         frame = (128 + 20 * rng.normal(size=(64, 64))).clip(0, 255).astype(np.uint8)
         Image.fromarray(frame).save(folders["frames"] / f"f{i}.png")
