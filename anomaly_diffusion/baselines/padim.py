@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from anomaly_diffusion.errors import DataError
-from anomaly_diffusion.features.whitening import COVARIANCE_EPS, position_covariances
+from anomaly_diffusion.features.whitening import COVARIANCE_EPS, per_position_covariance
 
 _IMAGES_PER_CHUNK = 32
 
@@ -37,16 +37,13 @@ def fit_gaussians(feature_maps: np.ndarray, *, eps: float = COVARIANCE_EPS) -> P
     """Mean and regularized inverse covariance (unbiased, ``+ eps * I``) of the feature vector
     at each position of ``feature_maps`` ``(N, D, h, w)``, ``N >= 2``, computed in float64 a
     few positions at a time."""
-    n, d, h, w = feature_maps.shape
+    n, _, h, w = feature_maps.shape
     if n < 2:
         raise DataError(
             f"model=padim needs at least 2 training images for a covariance, got {n}; "
             "add files to train/good"
         )
-    mean = np.empty((h * w, d), dtype=np.float32)
-    inv = np.empty((h * w, d, d), dtype=np.float32)
-    for positions, centre, cov in position_covariances(feature_maps, eps=eps):
-        mean[positions], inv[positions] = centre.float().numpy(), torch.linalg.inv(cov).numpy()
+    mean, inv = per_position_covariance(feature_maps, torch.linalg.inv, eps=eps)
     return PositionGaussians(mean, inv, (h, w))
 
 

@@ -13,12 +13,12 @@ The inverse square root is the symmetric (ZCA) one: whitened channels stay align
 backbone's channels at every position, so one shared denoiser sees the same channel meaning
 everywhere. Every covariance gets ``eps * I`` added (PaDiM's and anomalib's regularization, 0.01:
 1 % of a standardized channel's variance), so it is invertible with fewer frames than channels.
-:func:`position_covariances` is shared with the PaDiM baseline.
+:func:`per_position_covariance` is shared with the PaDiM baseline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -32,29 +32,44 @@ CHUNK = 64
 """Positions processed at once (bounds the float64 work arrays to ~40 MB at 600 x 128)."""
 
 
-def position_covariances(
-    maps: np.ndarray, *, eps: float = COVARIANCE_EPS
-) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor]]:
-    """Per-position means and regularized covariances, a chunk of positions at a time.
+def per_position_covariance(
+    maps: np.ndarray,
+    transform: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    eps: float = COVARIANCE_EPS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-position means and a function of the regularized covariances, a chunk of positions
+    at a time (float64 inside).
 
     Args:
         maps: ``(N, K, h, w)`` float32 feature maps, ``N >= 2`` (the caller checks).
+        transform: ``(p, K, K)`` unbiased covariances ``+ eps * I`` -> ``(p, K, K)`` (their
+            inverse for PaDiM, their inverse square root for the whitening).
         eps: Added to every covariance diagonal.
 
-    Yields:
-        ``(positions, mean, cov)``: a slice of row-major positions, their means ``(p, K)`` and
-        their unbiased covariances ``+ eps * I`` ``(p, K, K)``, both float64.
+    Returns:
+        ``mean`` ``(h * w, K)`` and ``transform(cov)`` ``(h * w, K, K)``, float32, positions
+        row-major.
     """
     n, k, h, w = maps.shape
     x = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32)).reshape(n, k, h * w)
     eye = eps * torch.eye(k, dtype=torch.float64)
+    mean = np.empty((h * w, k), dtype=np.float32)
+    out = np.empty((h * w, k, k), dtype=np.float32)
     for start in range(0, h * w, CHUNK):
         positions = slice(start, min(start + CHUNK, h * w))
         block = x[:, :, positions].double()  # (N, K, p)
-        mean = block.mean(dim=0)  # (K, p)
-        centred = block - mean
+        centre = block.mean(dim=0)  # (K, p)
+        centred = block - centre
         cov = torch.einsum("ndp,nep->pde", centred, centred) / (n - 1) + eye
-        yield positions, mean.T, cov
+        mean[positions], out[positions] = centre.T.numpy(), transform(cov).numpy()
+    return mean, out
+
+
+def _inverse_sqrt(cov: torch.Tensor) -> torch.Tensor:
+    """Symmetric (ZCA) inverse square roots of ``(p, K, K)`` covariances."""
+    values, vectors = torch.linalg.eigh(cov)
+    return (vectors * values.rsqrt()[:, None, :]) @ vectors.transpose(1, 2)
 
 
 def fit_position_whitening(
@@ -79,12 +94,7 @@ def fit_position_whitening(
             f"per-position whitening needs at least 2 training frames, got {n}; add normal "
             "frames or set features.backbone_whitening=none"
         )
-    mean = np.empty((h * w, k), dtype=np.float32)
-    matrix = np.empty((h * w, k, k), dtype=np.float32)
-    for positions, centre, cov in position_covariances(maps, eps=eps):
-        values, vectors = torch.linalg.eigh(cov)
-        root = (vectors * values.rsqrt()[:, None, :]) @ vectors.transpose(1, 2)
-        mean[positions], matrix[positions] = centre.float().numpy(), root.float().numpy()
+    mean, matrix = per_position_covariance(maps, _inverse_sqrt, eps=eps)
     return np.ascontiguousarray(mean.T.reshape(k, h, w)), matrix
 
 
