@@ -142,9 +142,14 @@ class FeatureConfig:
             ``None``: torchvision's file in ``$TORCH_HOME``, else the one ``make weights``
             stores.
         backbone_whitening: ``position``: whiten every position of the feature maps with its
-            own mean and (Ledoit-Wolf shrunk) covariance before the diffusion model sees them
+            own mean and covariance (+ 0.01 I) before the diffusion model sees them
             (:mod:`anomaly_diffusion.features.whitening`); ``none``: per-channel
             standardization only.
+        backbone_precision: Arithmetic of the backbone, a property of the fitted model:
+            ``float32``, ``bfloat16`` (a bfloat16 copy of the network: ~1.4x faster on CPUs
+            with native bfloat16) or ``auto`` (bfloat16 where native), resolved when the model
+            is fitted and saved with it, so that it scores the features it was trained on
+            (bfloat16 features differ from float32 ones by ~15 %: not interchangeable).
     """
 
     kind: str = "frame"
@@ -160,8 +165,14 @@ class FeatureConfig:
     backbone_pool: int = 3
     backbone_weights: str | None = None
     backbone_whitening: str = "position"
+    backbone_precision: str = "float32"  # models saved before the field ran float32
 
     def __post_init__(self) -> None:
+        _check(
+            self.backbone_precision in PRECISIONS,
+            f"features.backbone_precision={self.backbone_precision!r} is unknown; use one of "
+            f"{PRECISIONS}",
+        )
         _check(
             self.backbone_whitening in WHITENINGS,
             f"features.backbone_whitening={self.backbone_whitening!r} is unknown; use one of "

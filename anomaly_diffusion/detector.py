@@ -37,7 +37,7 @@ from anomaly_diffusion.model_files import (
     save_detector,
 )
 from anomaly_diffusion.model_inputs import BackboneInputs
-from anomaly_diffusion.precision import use_bfloat16
+from anomaly_diffusion.precision import bfloat16_copy, use_bfloat16
 from anomaly_diffusion.progress import progress
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
@@ -188,8 +188,14 @@ class DiffusionAnomalyDetector:
         if self.config.features.backbone == "none":
             return [normalize(f, self.mean_, self.std_) for f in feats]
         extractor = extractor_for(self.config.features)
+        # auto resolved on this CPU and saved: the model scores the features it was fit on
+        features = replace(self.config.features, backbone_precision=extractor.precision)
+        self.config = replace(self.config, features=features)
         logger.info(
-            "encoding %d training frames with %s", len(feats), self.config.features.backbone
+            "encoding %d training frames with %s (%s)",
+            len(feats),
+            features.backbone,
+            extractor.precision,
         )
         whiten = self.config.features.backbone_whitening == "position"
         self.inputs_, data = BackboneInputs.fit(extractor, feats, whiten=whiten)
@@ -421,9 +427,11 @@ class DiffusionAnomalyDetector:
                 torch.from_numpy(a) for a in self.conditions_.encode([w.item for w in windows])
             )
 
+        net = self._bfloat16_model() if bf16 else self.model_
+
         def maps_of(x, nz, c):
             return anomaly_maps(
-                self.model_,
+                net,
                 self.scheduler,
                 x,
                 noise=nz,
@@ -434,11 +442,18 @@ class DiffusionAnomalyDetector:
                 cond=c,
             )
 
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            maps = tiled(maps_of, x_0, noise, cond, tile=cfg.tile).float()
+        maps = tiled(maps_of, x_0, noise, cond, tile=cfg.tile).float()
         if self.inputs_ is not None:
             maps = self.inputs_.to_frame(maps, windows[0].features.shape[1:])
         return maps.numpy()
+
+    def _bfloat16_model(self) -> torch.nn.Module:
+        """A bfloat16 copy of the fitted network (``scoring.precision``), made once per model."""
+        cached = getattr(self, "_bf16_cache", None)
+        if cached is None or cached[0] is not self.model_:
+            cached = (self.model_, bfloat16_copy(self.model_))
+            self._bf16_cache = cached
+        return cached[1]
 
     def with_scoring(self, scoring: ScoringConfig) -> DiffusionAnomalyDetector:
         """The same fitted detector with other scoring settings (threshold kept: recalibrate).

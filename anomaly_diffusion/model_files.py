@@ -112,7 +112,11 @@ def load_detector_files(
     detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
     features = detector.config.features
     if features.backbone != "none":
-        extractor = FeatureExtractor(features.backbone_layers, pool=features.backbone_pool)
+        extractor = FeatureExtractor(
+            features.backbone_layers,
+            pool=features.backbone_pool,
+            precision=features.backbone_precision,  # as fitted (never auto in a saved model)
+        )
         detector.inputs_ = BackboneInputs.from_tensors(extractor, tensors)
     detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
     detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))

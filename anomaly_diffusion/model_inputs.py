@@ -75,8 +75,9 @@ class BackboneInputs:
 
     def encode(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         """``(B, K, h, w)`` normalized feature maps of a batch of frames. The backbone runs in
-        float32 here as at fit time (under bfloat16 its features differ by ~16 % of their
-        magnitude, which would shift every map against the training statistics)."""
+        the precision it was fitted with (``features.backbone_precision``; float32 and bfloat16
+        features differ by ~15 % of their magnitude, which would shift every map against the
+        training statistics)."""
         maps = self.extractor.encode(list(frames), batch_size=max(1, len(frames)))
         maps = normalize(maps, self.mean[None], self.std[None])
         if self.whitening is not None:

@@ -1,12 +1,20 @@
-"""Arithmetic of the networks: ``float32``, ``bfloat16`` (autocast) or ``auto`` (bfloat16 where
-the CPU computes it natively, AVX512-BF16 or AMX, else float32)."""
+"""Arithmetic of the networks: ``float32``, ``bfloat16`` or ``auto`` (bfloat16 where the CPU
+computes it natively, AVX512-BF16 or AMX, else float32).
+
+Training runs bfloat16 under autocast (float32 master weights); scoring runs a bfloat16 *copy*
+of the network (:func:`bfloat16_copy`): weights and activations in bfloat16 end to end, which is
+about twice as fast as autocast on CPU (autocast keeps GroupNorm, SiLU and the residual adds in
+float32 and spends a third of a forward pass casting between the two).
+"""
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 
 import torch
+from torch import nn
 
 logger = logging.getLogger(__name__)
 PRECISIONS = ("float32", "bfloat16", "auto")
@@ -30,6 +38,11 @@ def use_bfloat16(precision: str, *, field: str = "scoring.precision") -> bool:
     return True
 
 
+def resolved_precision(precision: str, *, field: str) -> str:
+    """``float32`` or ``bfloat16``: what ``precision`` (``auto`` included) means on this CPU."""
+    return "bfloat16" if use_bfloat16(precision, field=field) else "float32"
+
+
 @functools.cache
 def _warn_once(field: str) -> None:
     logger.warning(
@@ -38,3 +51,31 @@ def _warn_once(field: str) -> None:
         field,
         field,
     )
+
+
+class BFloat16Copy(nn.Module):
+    """A bfloat16 copy of a denoiser for inference with the denoiser's call signature:
+    ``(x, t[, cond])`` with float32 ``x`` and numeric conditions cast in, float32 out
+    (``forward`` and ``encode``). Timesteps stay integers (bfloat16 would round 999 to 1000);
+    the networks cast their timestep embedding to the input's dtype."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = copy.deepcopy(net).to(torch.bfloat16).eval().requires_grad_(False)
+
+    @staticmethod
+    def _cond(cond):
+        if cond is None:
+            return ()
+        return (tuple(c.to(torch.bfloat16) if c.is_floating_point() else c for c in cond),)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond=None) -> torch.Tensor:
+        return self.net(x.to(torch.bfloat16), t, *self._cond(cond)).float()
+
+    def encode(self, x: torch.Tensor, t: torch.Tensor, cond=None) -> list[torch.Tensor]:
+        return [f.float() for f in self.net.encode(x.to(torch.bfloat16), t, *self._cond(cond))]
+
+
+def bfloat16_copy(net: nn.Module) -> BFloat16Copy:
+    """See :class:`BFloat16Copy`."""
+    return BFloat16Copy(net)

@@ -37,12 +37,12 @@ class ScoringConfig:
             step is pulled toward the noised input; 0 = plain DDIM (no effect when n_steps=1).
         tile: ``[h, w]`` tiles for large frames/spectrograms (half-overlapping, maps averaged
             where tiles overlap); ``None`` scores whole items.
-        precision: Arithmetic of the denoiser while scoring (a pretrained backbone always runs
-            in float32): ``float32``,
-            ``bfloat16`` (autocast; about 2x faster on CPUs with native bfloat16, e.g.
-            AVX512-BF16 or AMX; maps within about 1 % of float32; slower on CPUs without it)
-            or ``auto`` (bfloat16 where native, else float32). See also
-            ``training.precision``.
+        precision: Arithmetic of the denoiser while scoring: ``float32``, ``bfloat16`` (a
+            bfloat16 copy of the network, weights and activations; about 2x faster than float32
+            on CPUs with native bfloat16, e.g. AVX512-BF16 or AMX; maps within about 1 % of
+            float32; slower on CPUs without it) or ``auto`` (bfloat16 where native, else
+            float32). A pretrained backbone runs in ``features.backbone_precision``, fixed at
+            fit time. See also ``training.precision``.
     """
 
     t_start: int = 100
@@ -111,6 +111,10 @@ class TuneConfig:
         map_types, normalizations, smoothing_sigmas, aggregations: The grid searched.
         per_kind: Synthetic anomalies per kind; strength: their amplitude (feature std units).
         n_repeats: Noise draws while searching (``None``: the scoring config's).
+        draws: Noise draws per item to choose from (``scoring.n_repeats``; empty: keep the
+            scoring config's). Every candidate is searched with each; the fewest draws whose
+            best synthetic-anomaly AUROC is within one standard error of the overall best are
+            chosen (the one-standard-error rule: cheaper when the difference is not resolved).
     """
 
     enabled: bool = False
@@ -122,8 +126,13 @@ class TuneConfig:
     per_kind: int = 8
     strength: float = 3.0
     n_repeats: int | None = None
+    draws: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        _check(
+            all(d >= 1 for d in self.draws),
+            f"tune.draws={list(self.draws)} must be noise draw counts >= 1, e.g. [1, 2]",
+        )
         for name, values, allowed in (
             ("map_types", self.map_types, MAP_TYPES),
             ("normalizations", self.normalizations, MAP_NORMALIZATIONS),

@@ -98,6 +98,13 @@ class PretrainedBaseline:
             if features.backbone == "none":
                 features = replace(features, backbone="mobilenet_v2")
             self._extractor = extractor_for(features)
+            # auto resolved once: fit and score run the same arithmetic
+            self.config = replace(
+                self.config,
+                features=replace(
+                    self.config.features, backbone_precision=self._extractor.precision
+                ),
+            )
         return self._extractor
 
     def _frames(self, windows: Sequence[Window]) -> list[np.ndarray]:

@@ -102,7 +102,7 @@ class PositionDenoiser(nn.Module):
                 f"feature map of {tuple(x.shape[-2:])} positions, the denoiser was trained on "
                 f"{tuple(self.cfg.grid)}; keep features.image_size as trained"
             )
-        t_emb = self.t_mlp(timestep_embedding(t.expand(x.shape[0]), 128))
+        t_emb = self.t_mlp(timestep_embedding(t.expand(x.shape[0]), 128).to(x.dtype))
         h = self.stem(x)
         if self.position is not None:
             h = h + self.position

@@ -173,7 +173,8 @@ class UNet(nn.Module):
 
     def _encode(self, x, t, cond):
         x = _pad_to_multiple(x, 2 ** (len(self.cfg.channel_mults) - 1))
-        t_emb = self.t_mlp(timestep_embedding(t.expand(x.shape[0]), self.cfg.base_channels))
+        t_emb = timestep_embedding(t.expand(x.shape[0]), self.cfg.base_channels)
+        t_emb = self.t_mlp(t_emb.to(x.dtype))
         if cond is not None:
             t_emb = t_emb + self._embed_conditions(*cond)
         h = self.stem(x)

@@ -229,6 +229,7 @@ def _tune(cfg: TrainJobConfig, detector, val_windows, tracker) -> None:
     detector.config = replace(detector.config, scoring=result.scoring)
     best = max(r["auroc"] for r in result.table)
     chosen = ("t_start", "map_type", "map_normalization", "smoothing_sigma", "aggregation")
+    chosen += ("n_repeats",) if cfg.tune.draws else ()
     tracker.log_params({f"tune.chosen.{k}": getattr(result.scoring, k) for k in chosen})
     tracker.log_metrics(
         {

@@ -5,8 +5,10 @@ synthetic anomalies made for the modality (impulses, tones, band-limited noise b
 for signals; scratches, spots, cut-paste patches and Perlin blobs for frames, see
 :mod:`anomaly_diffusion.data.anomalies`) into half of them, and picks the ``t_start``, map type,
 map normalization, smoothing and aggregation whose scores separate the injected windows from the
-untouched normal ones best (AUROC; ties go to fewer network evaluations). The other half of the
-normal windows fits the maps' normal statistics, exactly as :meth:`calibrate` does.
+untouched normal ones best (AUROC; ties go to fewer network evaluations). With ``tune.draws``
+the number of noise draws is chosen too, by the one-standard-error rule: the fewest draws whose
+best AUROC is within one standard error (Hanley-McNeil) of the overall best. The other half of
+the normal windows fits the maps' normal statistics, exactly as :meth:`calibrate` does.
 """
 
 from __future__ import annotations
@@ -93,7 +95,9 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
     map_types = [m for m in cfg.map_types if m == "residual"] if backbone else cfg.map_types
     probe = copy.copy(detector)
     rows = []
-    for t_start in progress(cfg.t_starts, desc="tuning t_start", leave=False):
+    draws = cfg.draws or (cfg.n_repeats or base.n_repeats,)
+    grid = [(t, n) for n in draws for t in cfg.t_starts]
+    for t_start, n_repeats in progress(grid, desc="tuning t_start", leave=False):
         if t_start >= detector.scheduler.num_train_timesteps:
             continue
         search = replace(
@@ -102,7 +106,7 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
             n_steps=1,
             guidance=0.0,
             map_type="residual" if backbone else "combined",
-            n_repeats=cfg.n_repeats or base.n_repeats,
+            n_repeats=n_repeats,
         )
         probe.config = replace(detector.config, scoring=search)
         raw_ref = probe.raw_maps(ref, seed=seed)
@@ -116,6 +120,7 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
                     smoothed = [smooth_map(m, sigma=sigma) for m in merged]
                     for agg in cfg.aggregations:
                         settings = {
+                            "n_repeats": n_repeats,
                             "t_start": t_start,
                             "map_type": map_type,
                             "map_normalization": norm,
@@ -131,11 +136,15 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
                         rows.append({**settings, **_aurocs(labels, scores, kinds)})
     if not rows:
         raise DataError(f"tune.t_starts={list(cfg.t_starts)}: none below num_train_timesteps")
-    # ties: fewer network evaluations (feature maps add an encoder pass), then the lower t_start
-    best = max(
-        rows,
-        key=lambda r: (round(r["auroc"], 4), r["map_type"] == "residual", -r["t_start"]),
-    )
+    best = _best(rows)
+    if cfg.draws:
+        # one-standard-error rule: the fewest draws whose best is not resolvably worse
+        margin = auroc_standard_error(best["auroc"], n_pos=len(anomalies), n_neg=len(neg))
+        for n in sorted(cfg.draws):
+            best_n = _best([r for r in rows if r["n_repeats"] == n])
+            if best_n["auroc"] >= best["auroc"] - margin:
+                best = best_n
+                break
     chosen = replace(
         base,
         **{k: best[k] for k in ("t_start", "map_type", "map_normalization")},
@@ -143,14 +152,38 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
         aggregation=best["aggregation"],
         n_steps=1,
         guidance=0.0,
+        n_repeats=best["n_repeats"] if cfg.draws else base.n_repeats,
     )
     logger.info(
         "tune: chose %s (synthetic-anomaly AUROC %.3f over %d candidates)",
-        {k: best[k] for k in ("t_start", "map_type", "map_normalization", "aggregation")},
+        {
+            k: best[k]
+            for k in ("t_start", "map_type", "map_normalization", "aggregation", "n_repeats")
+        },
         best["auroc"],
         len(rows),
     )
     return TuneResult(scoring=chosen, table=rows, n_normal=len(neg), n_synthetic=len(anomalies))
+
+
+def _best(rows: list[dict]) -> dict:
+    """Highest synthetic AUROC; ties: fewer network evaluations (feature maps add an encoder
+    pass), then the lower ``t_start``."""
+    return max(
+        rows,
+        key=lambda r: (round(r["auroc"], 4), r["map_type"] == "residual", -r["t_start"]),
+    )
+
+
+def auroc_standard_error(auroc: float, *, n_pos: int, n_neg: int) -> float:
+    """Standard error of an AUROC from ``n_pos`` positives and ``n_neg`` negatives (Hanley &
+    McNeil, Radiology 1982, eq. 2, exponential approximation of the two rank variances). The
+    AUROC is capped at ``1 - 1 / (2 min(n_pos, n_neg))`` (half an item misranked): a perfect
+    sample does not prove a spread of zero."""
+    a = float(np.clip(auroc, 1e-6, 1 - 0.5 / max(1, min(n_pos, n_neg))))
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / (n_pos * n_neg)
+    return float(np.sqrt(max(var, 0.0)))
 
 
 def _aurocs(labels: np.ndarray, scores: np.ndarray, kinds: np.ndarray) -> dict[str, float]:

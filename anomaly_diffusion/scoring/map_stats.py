@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from anomaly_diffusion.errors import DataError
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,14 +52,39 @@ def fit_map_stats(
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def row_stats(stats: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row ``(K, F, 1)`` statistics pooled from per-cell ``(K, F, T)`` ones: the mean over
+    columns and the standard deviation of the mixture of the columns (``mean(std^2)`` plus the
+    spread of the column means), what ``mode=row`` fits on the same maps up to the smoothing."""
+    mean, std = stats
+    if mean.shape[-1] == 1:
+        return mean, std
+    row_mean = mean.mean(axis=-1, keepdims=True)
+    row_var = (std.astype(np.float64) ** 2 + (mean - row_mean) ** 2).mean(axis=-1, keepdims=True)
+    return row_mean, np.sqrt(row_var).astype(np.float32)
+
+
 def apply_map_stats(amap: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """``(amap - mean) / std`` (a z-score against normal data) for a ``(K, H, W)`` map;
-    unchanged without stats or when a pixel map's shape does not match."""
+    """``(amap - mean) / std`` (a z-score against normal data) for a ``(K, H, W)`` map.
+
+    Per-cell statistics meet a map of another width (an acoustic clip of another length, a
+    table window of other rows) as per-row statistics (:func:`row_stats`): the map is still
+    z-scored, never left on the raw scale against a z-score threshold.
+
+    Raises:
+        DataError: the map's components or rows differ from the statistics' (not a map of
+            this model's inputs).
+    """
     if stats is None:
         return amap
     mean, std = stats
-    if mean.shape[-1] != 1 and mean.shape != amap.shape:
-        return amap
     if mean.shape[:-1] != amap.shape[:-1]:
-        return amap
+        raise DataError(
+            f"anomaly map of shape {amap.shape} cannot be normalized with statistics of "
+            f"{mean.shape}: its components or rows differ from the maps the model was "
+            "calibrated on; score inputs of the trained kind and size (features.*), or use "
+            "scoring.map_normalization=none"
+        )
+    if mean.shape[-1] != 1 and mean.shape[-1] != amap.shape[-1]:
+        mean, std = row_stats(stats)
     return ((amap - mean) / std).astype(np.float32)

@@ -146,6 +146,60 @@ def test_extractor_shapes_and_gray_equals_replicated_rgb():
     assert extractor.out_channels == 128 and extractor.stride == 8
 
 
+def _random_batch_norm_statistics(net: torch.nn.Module) -> None:
+    gen = torch.Generator().manual_seed(1)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.5)
+            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.2)
+
+
+def test_folded_batch_norms_compute_the_same_network_and_keep_the_saved_layout():
+    torch.manual_seed(0)
+    net = MobileNetV2Features((6, 13))
+    _random_batch_norm_statistics(net)
+    extractor = FeatureExtractor((6, 13), pool=1).load_backbone_state(net.state_dict())
+    x = torch.rand(2, 3, 64, 64)
+    with torch.inference_mode():
+        plain = net.eval()(x)
+        fused = extractor._inference_backbone()(x.contiguous(memory_format=torch.channels_last))
+    folded = extractor._inference_backbone()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in extractor.backbone.modules()) > 20
+    for a, b in zip(plain, fused, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+        assert a.abs().mean() > 0.05  # not a trivially zero output
+    # the fused copy is not part of the module's state: saving keeps torchvision's keys
+    assert set(extractor.state_dict()) == {"rgb_mean", "rgb_std"} | {
+        f"backbone.{k}" for k in net.state_dict()
+    }
+    # loading new weights rebuilds the fused copy
+    _random_batch_norm_statistics(net)
+    torch.nn.init.normal_(net.features[0][0].weight)
+    extractor.load_backbone_state(net.state_dict())
+    with torch.inference_mode():
+        again = extractor._inference_backbone()(x.contiguous(memory_format=torch.channels_last))
+        torch.testing.assert_close(again[0], net(x)[0], rtol=1e-4, atol=1e-4)
+
+
+def test_bfloat16_backbone_keeps_the_features_close_and_float32_out():
+    torch.manual_seed(0)
+    state = MobileNetV2Features((13,)).state_dict()
+    full = FeatureExtractor((6, 13)).load_backbone_state(state)
+    half = FeatureExtractor((6, 13), precision="bfloat16").load_backbone_state(state)
+    frames = np.random.default_rng(0).random((2, 1, 64, 64), dtype=np.float32)
+    a, b = full.encode(frames), half.encode(frames)
+    assert b.dtype == np.float32 and b.shape == a.shape
+    assert np.abs(a - b).mean() < 0.3 * np.abs(a).mean()
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
+    assert not np.array_equal(a, b)  # it really ran in bfloat16
+    with pytest.raises(ConfigError, match="auto is resolved when the model is fitted"):
+        FeatureExtractor((6, 13), precision="auto")
+
+
 def test_installed_imagenet_weights_load_and_tell_textures_apart(imagenet_weights):
     """The file `make weights` installed holds trained ImageNet filters: a stripe texture and
     a smooth gradient give feature vectors far apart, two crops of one texture close ones."""

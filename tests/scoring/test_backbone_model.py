@@ -14,6 +14,7 @@ from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.diffusion.position_denoiser import DenoiserConfig
 from anomaly_diffusion.errors import ConfigError
+from anomaly_diffusion.precision import resolved_precision
 
 SIZE = 96
 
@@ -44,7 +45,12 @@ def fitted(imagenet_weights):
     held = [_window(_surface(rng), f"held_{i}.png") for i in range(12)]
     cfg = DetectorConfig(
         "camera",
-        features=FeatureConfig(kind="frame", image_size=(SIZE, SIZE), backbone="mobilenet_v2"),
+        features=FeatureConfig(
+            kind="frame",
+            image_size=(SIZE, SIZE),
+            backbone="mobilenet_v2",
+            backbone_precision="auto",  # as the presets ship it: resolved at fit
+        ),
         denoiser=DenoiserConfig(width=64, depth=2),
         training=TrainingConfig(max_steps=600, batch_size=8, warmup_steps=10),
         scoring=ScoringConfig(
@@ -87,6 +93,11 @@ def test_saved_model_carries_backbone_features_and_scores(fitted, tmp_path, monk
     np.testing.assert_allclose(after.scores, before.scores, rtol=1e-5)
     assert loaded.threshold_ == fitted.threshold_
     assert loaded.input_channels == 1  # frames in, feature maps inside
+    # auto was resolved for this CPU when fitting; the saved model keeps that arithmetic
+    precision = fitted.config.features.backbone_precision
+    assert precision == resolved_precision("auto", field="features.backbone_precision")
+    assert loaded.config.features.backbone_precision == precision
+    assert loaded.inputs_.extractor.precision == precision
 
 
 def test_backbone_rejects_pixel_only_settings():

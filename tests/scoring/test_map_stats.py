@@ -42,6 +42,29 @@ def test_pixel_stats_shape_and_none():
     assert mean.shape == (1, 16, 1)  # variable-length windows fall back to per-row statistics
 
 
+def test_pixel_stats_z_score_a_map_of_another_length_per_row():
+    """The check of issue #15: a clip of another length was left on the raw scale (peak 0.10
+    against a z-score threshold). Per-cell statistics of (1, 8, 20) maps now z-score a
+    (1, 8, 33) map per row: a map at each row's mean + 2 std reads 2."""
+    rng = np.random.default_rng(3)
+    mu = np.linspace(0.1, 1.0, 8)[:, None]
+    sd = np.linspace(0.02, 0.3, 8)[:, None]
+    normal = [mu + sd * rng.standard_normal((1, 8, 20)) for _ in range(200)]
+    stats = fit_map_stats(normal, mode="pixel")
+    longer = np.broadcast_to(mu + 2 * sd, (1, 8, 33)).astype(np.float32)
+    z = apply_map_stats(longer, stats)
+    assert z.shape == (1, 8, 33)
+    # what the same values read at the calibrated length (pixel statistics are smoothed
+    # across neighbouring rows too), row by row
+    native = apply_map_stats(np.broadcast_to(mu + 2 * sd, (1, 8, 20)).astype(np.float32), stats)
+    np.testing.assert_allclose(z, native.mean(axis=-1, keepdims=True).repeat(33, -1), atol=0.1)
+    np.testing.assert_allclose(z[0, 2:6], 2.0, atol=0.3)  # a z-score, not the raw 0.1-1.6
+    with pytest.raises(DataError, match=r"shape \(1, 6, 20\).*rows differ"):
+        apply_map_stats(np.zeros((1, 6, 20), np.float32), stats)
+    with pytest.raises(DataError, match="components or rows differ"):
+        apply_map_stats(np.zeros((2, 8, 20), np.float32), stats)
+
+
 @pytest.fixture(scope="module")
 def camera_windows(plant):
     items = discover(plant["camera"])

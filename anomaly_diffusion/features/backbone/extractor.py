@@ -8,21 +8,42 @@ and concatenated. A 224 x 224 frame with layers ``(6, 13)`` gives a ``(128, 28, 
 
 from __future__ import annotations
 
+import copy
+import itertools
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from anomaly_diffusion.config import FeatureConfig
 from anomaly_diffusion.errors import ConfigError
 from anomaly_diffusion.features.backbone.mobilenet_v2 import MobileNetV2Features, block_stride
 from anomaly_diffusion.features.backbone.weights import read_state_dict, resolve_weights
+from anomaly_diffusion.precision import resolved_precision
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-__all__ = ["FeatureExtractor", "extractor_for"]
+__all__ = ["FeatureExtractor", "extractor_for", "fuse_batch_norms"]
+
+
+def fuse_batch_norms(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` (in eval mode) with every ``Conv2d`` directly followed by a
+    ``BatchNorm2d`` in an ``nn.Sequential`` folded into one convolution (the BN becomes an
+    ``Identity``): the same function up to float rounding (~1e-6 relative), without the
+    separate normalization pass that costs about 40 % of MobileNetV2's CPU time."""
+    fused = copy.deepcopy(net).eval()
+    for module in fused.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        children = list(module.named_children())
+        for (name, conv), (bn_name, bn) in itertools.pairwise(children):
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                setattr(module, name, fuse_conv_bn_eval(conv, bn))
+                setattr(module, bn_name, nn.Identity())
+    return fused
 
 
 class FeatureExtractor(nn.Module):
@@ -33,16 +54,27 @@ class FeatureExtractor(nn.Module):
     Args:
         layers: Block indices (see :class:`MobileNetV2Features`).
         pool: Side of the average-pooling window applied to each layer (1: none).
+        precision: ``float32`` or ``bfloat16`` (the backbone runs as a bfloat16 copy; the
+            pooling, upsampling and the output stay float32).
     """
 
-    def __init__(self, layers: tuple[int, ...] = (6, 13), *, pool: int = 3) -> None:
+    def __init__(
+        self, layers: tuple[int, ...] = (6, 13), *, pool: int = 3, precision: str = "float32"
+    ) -> None:
         super().__init__()
         if pool < 1 or pool % 2 == 0:
             raise ConfigError(f"features.backbone_pool={pool} must be an odd number >= 1")
+        if precision not in ("float32", "bfloat16"):
+            raise ConfigError(
+                f"features.backbone_precision={precision!r}: the extractor runs float32 or "
+                "bfloat16 (auto is resolved when the model is fitted)"
+            )
         self.backbone = MobileNetV2Features(tuple(layers))
         self.pool = pool
+        self.precision = precision
         self.register_buffer("rgb_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("rgb_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self._fused: nn.Module | None = None  # inference copy, built on first use
         self.eval().requires_grad_(False)
 
     @property
@@ -78,14 +110,27 @@ class FeatureExtractor(nn.Module):
                 "mobilenet_v2-b0353104.pth or the file 'make weights' stores"
             )
         self.backbone.load_state_dict({k: state[k] for k in own})
-        self.backbone.to(memory_format=torch.channels_last)
+        self._fused = None
         return self
+
+    def _inference_backbone(self) -> nn.Module:
+        """The backbone with its batch norms folded into the convolutions (channels-last);
+        ``self.backbone`` keeps torchvision's layout for saving."""
+        if self._fused is None:
+            fused = fuse_batch_norms(self.backbone).to(memory_format=torch.channels_last)
+            if self.precision == "bfloat16":
+                fused = fused.to(torch.bfloat16)
+            # a plain attribute, not a submodule: the extractor's state stays the backbone's
+            object.__setattr__(self, "_fused", fused.requires_grad_(False))
+        return self._fused
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         if frames.shape[1] == 1:
             frames = frames.expand(-1, 3, -1, -1)
         x = ((frames - self.rgb_mean) / self.rgb_std).contiguous(memory_format=torch.channels_last)
-        maps = self.backbone(x)
+        if self.precision == "bfloat16":
+            x = x.to(torch.bfloat16)
+        maps = [m.float() for m in self._inference_backbone()(x)]
         size = maps[0].shape[-2:]
         out = []
         for m in maps:
@@ -103,13 +148,18 @@ class FeatureExtractor(nn.Module):
         out = []
         for start in range(0, len(frames), batch_size):
             batch = torch.from_numpy(np.stack(frames[start : start + batch_size]))
-            out.append(self(batch.float()).numpy())
+            out.append(self(batch.float()).float().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.out_channels, 1, 1), np.float32)
 
 
 def extractor_for(features: FeatureConfig) -> FeatureExtractor | None:
-    """The extractor ``features`` asks for, weights loaded (``None`` for ``backbone=none``)."""
+    """The extractor ``features`` asks for, weights loaded (``None`` for ``backbone=none``);
+    ``backbone_precision=auto`` is resolved here (see ``extractor.precision``: callers that
+    fit a model save the resolved value)."""
     if features.backbone == "none":
         return None
-    extractor = FeatureExtractor(features.backbone_layers, pool=features.backbone_pool)
+    precision = resolved_precision(features.backbone_precision, field="features.backbone_precision")
+    extractor = FeatureExtractor(
+        features.backbone_layers, pool=features.backbone_pool, precision=precision
+    )
     return extractor.load_weights(features.backbone_weights)
