@@ -45,6 +45,7 @@ from anomaly_diffusion.scoring.maps import smooth_map
 from anomaly_diffusion.scoring.reconstruct import anomaly_maps
 from anomaly_diffusion.scoring.result import ScoreResult
 from anomaly_diffusion.scoring.tiles import tiled
+from anomaly_diffusion.scoring_config import calibration_changes, describe_changes
 from anomaly_diffusion.training.loop import CheckpointPlan, TrainResult, train_diffusion
 
 __all__ = [
@@ -69,7 +70,10 @@ class DiffusionAnomalyDetector:
     ``conditions_`` (operating-condition encoder, or ``None`` for an unconditional model),
     ``sample_rate_`` (Hz, signals only), ``train_result_``, and ``inputs_``: the pretrained
     backbone and its feature statistics when ``features.backbone`` is set (the model then learns
-    and re-projects feature maps, see :mod:`anomaly_diffusion.model_inputs`), else ``None``.
+    and re-projects feature maps, see :mod:`anomaly_diffusion.model_inputs`), else ``None``;
+    ``calibrated_scoring_`` (the scoring settings the calibration holds for) and
+    ``calibration_items_`` (the held-out normal items it was fit on, saved with the model so
+    that ``anomaly-diffusion recalibrate`` can fit it again for other settings).
     """
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -90,6 +94,8 @@ class DiffusionAnomalyDetector:
         self.input_lengths_: tuple[int, int] | None = None
         self.clip_seconds_: tuple[float, float] | None = None
         self.train_result_: TrainResult | None = None
+        self.calibrated_scoring_: ScoringConfig | None = None
+        self.calibration_items_: list[dict] = []
 
     def fit(
         self,
@@ -223,6 +229,8 @@ class DiffusionAnomalyDetector:
         ``anomalous`` (labelled validation anomalies) is used only by ``threshold.method=f1``.
         """
         raw = self.raw_maps(normal, seed=seed)
+        self.calibrated_scoring_ = self.config.scoring
+        self.calibration_items_ = _held_out_items(normal)
         mode = self.config.scoring.map_normalization
         self.map_stats_ = None
         if mode == "none":
@@ -342,9 +350,29 @@ class DiffusionAnomalyDetector:
         cfg = self.config.scoring
         return cfg.n_repeats * (cfg.n_steps + (cfg.map_type != "residual"))
 
+    def stale_calibration(self) -> dict[str, tuple[object, object]]:
+        """Scoring settings changed since :meth:`calibrate` (``{field: (calibrated, now)}``,
+        see :func:`~anomaly_diffusion.scoring_config.calibration_changes`); empty when the
+        threshold, map statistics and severity tail hold for the current settings."""
+        if self.calibrated_scoring_ is None:
+            return {}
+        return calibration_changes(self.calibrated_scoring_, self.config.scoring)
+
     def score(self, windows: Sequence[Window], *, seed: int = 0) -> ScoreResult:
         """Scores and smoothed maps of windows (see :meth:`raw_maps` and :meth:`score_maps`),
-        with each window's threshold (per asset / condition when calibrated so)."""
+        with each window's threshold (per asset / condition when calibrated so).
+
+        Raises:
+            ConfigError: scoring settings changed since calibration (:meth:`with_scoring`):
+                the threshold and the map statistics would be stale; call :meth:`calibrate`.
+        """
+        if changes := self.stale_calibration():
+            raise ConfigError(
+                f"{describe_changes(changes)}: the threshold, map statistics and severity of "
+                "this model were calibrated for the old value(s); recalibrate on held-out "
+                "normal data first (detector.calibrate(windows), or 'anomaly-diffusion "
+                "recalibrate model=... scoring.<setting>=...')"
+            )
         result = self.score_maps(self.raw_maps(windows, seed=seed))
         result.threshold = self.thresholds_for(windows)
         return result
@@ -456,7 +484,10 @@ class DiffusionAnomalyDetector:
         return cached[1]
 
     def with_scoring(self, scoring: ScoringConfig) -> DiffusionAnomalyDetector:
-        """The same fitted detector with other scoring settings (threshold kept: recalibrate).
+        """The same fitted detector with other scoring settings. Unless only
+        :data:`~anomaly_diffusion.scoring_config.CALIBRATION_FREE` settings changed,
+        :meth:`score` refuses until :meth:`calibrate` has been called again (a threshold fit
+        for other settings is stale; :meth:`stale_calibration` says which).
 
         Raises:
             ConfigError: map normalization asked for but the model was calibrated without it or
@@ -486,6 +517,26 @@ class DiffusionAnomalyDetector:
         """Load a folder written by :meth:`save` (see
         :func:`~anomaly_diffusion.model_files.load_detector_files`)."""
         return load_detector_files(cls, path)
+
+
+def _held_out_items(windows: Sequence[Window]) -> list[dict]:
+    """The distinct items (absolute path, segment, asset, conditions) of calibration windows,
+    as saved with the model so that a recalibration can read the same held-out normals."""
+    out: dict[tuple, dict] = {}
+    for w in windows:
+        it = w.item
+        key = (os.path.abspath(it.path), it.start_s, it.end_s)
+        out.setdefault(
+            key,
+            {
+                "path": key[0],
+                "start_s": it.start_s,
+                "end_s": it.end_s,
+                "asset": it.asset,
+                "conditions": [list(c) for c in it.conditions],
+            },
+        )
+    return list(out.values())
 
 
 MIN_LENGTH_SHARE = 0.5

@@ -24,6 +24,7 @@ from anomaly_diffusion.errors import ConfigError, NotFittedError
 from anomaly_diffusion.features.backbone import FeatureExtractor
 from anomaly_diffusion.metrics.severity import NormalTail
 from anomaly_diffusion.model_inputs import BackboneInputs
+from anomaly_diffusion.scoring_config import describe_changes
 
 if TYPE_CHECKING:
     from anomaly_diffusion.detector import DiffusionAnomalyDetector
@@ -46,6 +47,11 @@ def save_detector(detector: DiffusionAnomalyDetector, path: str | Path) -> Path:
     """
     if detector.model_ is None:
         raise NotFittedError("nothing to save: fit the detector first")
+    if changes := detector.stale_calibration():
+        raise ConfigError(
+            f"{describe_changes(changes)}: calibrate the detector for these settings before "
+            "saving it (a saved model's threshold holds for its saved scoring settings)"
+        )
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.contiguous() for k, v in detector.model_.state_dict().items()}
@@ -73,6 +79,7 @@ def save_detector(detector: DiffusionAnomalyDetector, path: str | Path) -> Path:
         "input_lengths": detector.input_lengths_,
         "clip_seconds": detector.clip_seconds_,
         "group_thresholds": detector.group_thresholds_,
+        "calibration_items": detector.calibration_items_,
         "format_version": 1,
     }
     (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
@@ -121,6 +128,10 @@ def load_detector_files(
     detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
     detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
     detector.group_thresholds_ = meta.get("group_thresholds") or {}
+    # a saved model is calibrated for the scoring settings it was saved with
+    calibrated = detector.threshold_ is not None
+    detector.calibrated_scoring_ = detector.config.scoring if calibrated else None
+    detector.calibration_items_ = list(meta.get("calibration_items") or [])
     sizes = meta.get("source_sizes")
     detector.source_sizes_ = None if sizes is None else (tuple(sizes[0]), tuple(sizes[1]))
     lengths = meta.get("input_lengths")  # models saved before it: no check

@@ -101,6 +101,34 @@ class ScoringConfig:
         )
 
 
+CALIBRATION_FREE = ("batch_size", "precision")
+"""Scoring settings a calibration does not depend on: the batch size changes nothing, the
+precision changes maps by about 1 %. Every other setting changes the maps' scale."""
+
+
+def calibration_changes(
+    calibrated: ScoringConfig, current: ScoringConfig
+) -> dict[str, tuple[object, object]]:
+    """``{field: (calibrated value, current value)}`` of the scoring settings that differ from
+    the ones a threshold, map statistics and severity tail were fit with (see
+    :data:`CALIBRATION_FREE`)."""
+    from dataclasses import fields
+
+    return {
+        f.name: (getattr(calibrated, f.name), getattr(current, f.name))
+        for f in fields(ScoringConfig)
+        if f.name not in CALIBRATION_FREE
+        and getattr(calibrated, f.name) != getattr(current, f.name)
+    }
+
+
+def describe_changes(changes: dict[str, tuple[object, object]]) -> str:
+    """``scoring.t_start=50 (calibrated with 250), ...`` for messages."""
+    return ", ".join(
+        f"scoring.{k}={new} (calibrated with {old})" for k, (old, new) in changes.items()
+    )
+
+
 @dataclass(frozen=True)
 class TuneConfig:
     """Label-free choice of the scoring settings (:mod:`anomaly_diffusion.scoring.chooser`).

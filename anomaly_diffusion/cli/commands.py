@@ -75,6 +75,17 @@ def cmd_report(overrides: list[str]) -> int:
     return 0
 
 
+def cmd_recalibrate(overrides: list[str]) -> int:
+    from anomaly_diffusion.jobs.configs import RecalibrateJobConfig
+    from anomaly_diffusion.jobs.recalibrate import run_recalibrate
+
+    cfg = build(RecalibrateJobConfig, to_plain(compose_config("recalibrate", overrides)))
+    summary = run_recalibrate(cfg)
+    _say(summary.line())
+    _say(f"score with: model={summary.output}")
+    return 0
+
+
 def cmd_promote(overrides: list[str]) -> int:
     from anomaly_diffusion.jobs.configs import PromoteJobConfig
     from anomaly_diffusion.jobs.promote import run_promote

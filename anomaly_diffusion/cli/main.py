@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "metrics of a saved model on a labelled dataset (writes run_dir/metrics.json)",
     "score": "score files/folders/globs/manifests to a Parquet table with maps",
     "report": "write a self-contained HTML report from a score table",
+    "recalibrate": "refit a model's threshold for other scoring settings on held-out normals",
     "promote": "point a registry alias (champion) at a model version, metrics compared",
     "demo": "synthetic plant end to end: train per modality, score, report",
 }
@@ -31,6 +32,7 @@ examples:
   anomaly-diffusion evaluate model=OUT/model data.root=DIR run_dir=EVAL
   anomaly-diffusion score model=models:/anomaly_diffusion_camera@champion input=DIR output=s.parquet
   anomaly-diffusion report input=s.parquet output=report.html
+  anomaly-diffusion recalibrate model=OUT/model scoring.t_start=50 output=OUT2/model
   anomaly-diffusion promote model=anomaly_diffusion_camera version=2 alias=champion
   anomaly-diffusion demo
 
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command, compose the config, run the job, map errors to exit codes."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE.format(commands="\n".join(f"  {k:<9} {v}" for k, v in COMMANDS.items())))
+        print(USAGE.format(commands="\n".join(f"  {k:<11} {v}" for k, v in COMMANDS.items())))
         return 0 if argv else 2
     command, overrides = argv[0], argv[1:]
     if command not in COMMANDS:

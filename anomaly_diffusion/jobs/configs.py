@@ -66,21 +66,47 @@ class ScoringOverrides:
 
 @dataclass(frozen=True)
 class EvaluateJobConfig:
-    """``anomaly-diffusion evaluate``: metrics of a saved model on a labelled dataset."""
+    """``anomaly-diffusion evaluate``: metrics of a saved model on a labelled dataset.
+
+    Attributes:
+        normal: Normal data (file, folder, glob or manifest) to recalibrate on when
+            ``scoring.*`` overrides change calibrated settings; ``None``: the held-out normals
+            saved with the model (see :mod:`anomaly_diffusion.jobs.recalibrate`).
+    """
 
     model: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     scoring: ScoringOverrides = field(default_factory=ScoringOverrides)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    normal: str | None = None
     run_dir: str = "outputs/evaluate"
     seed: int = 0
 
-    @property
-    def merges(self) -> bool:
-        """Whether the rows go into an existing ``output`` (see ``merge``)."""
-        if self.merge is None:
-            return self.since is not None and self.engine == "local"
-        return self.merge
+    def __post_init__(self) -> None:
+        _check(
+            bool(self.model), "model= is required: a run_dir/model folder or an MLflow model URI"
+        )
+
+
+@dataclass(frozen=True)
+class RecalibrateJobConfig:
+    """``anomaly-diffusion recalibrate``: a saved model with other scoring settings and its
+    calibration fit again (see :mod:`anomaly_diffusion.jobs.recalibrate`).
+
+    Attributes:
+        normal: Normal data to calibrate on; ``None``: the held-out normals saved with the model.
+        output: Folder for the recalibrated model (score with ``model=<output>``).
+        registered_model_name: Register the logged model as a new version of this name
+            (aliases are not moved: ``promote`` it); ``None``: log it without registering.
+    """
+
+    model: str = ""
+    normal: str | None = None
+    output: str = "outputs/recalibrated/model"
+    registered_model_name: str | None = None
+    scoring: ScoringOverrides = field(default_factory=ScoringOverrides)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    seed: int = 0
 
     def __post_init__(self) -> None:
         _check(
@@ -94,6 +120,9 @@ class ScoreJobConfig:
 
     Attributes:
         maps: Which windows get a map PNG: ``anomalous``, ``all`` or ``none``.
+        closest_calls: With ``maps=anomalous``, also map this many windows that stayed below
+            their threshold, the nearest to it (``score - threshold``): the report's "closest
+            calls" (0: none).
         maps_dir: Folder for PNGs (default: ``<output stem>_maps`` beside the output).
         asset: Asset name for every input (``None``: each file's parent folder / manifest).
         resample: Resample signals whose rate differs from the model's (``None``: as trained).
@@ -122,6 +151,7 @@ class ScoreJobConfig:
     spark_master: str | None = "local[2]"
     output: str = "outputs/scores.parquet"
     maps: str = "anomalous"
+    closest_calls: int = 5
     maps_dir: str | None = None
     asset: str | None = None
     resample: bool | None = None
@@ -145,6 +175,10 @@ class ScoreJobConfig:
         _check(
             self.maps in ("anomalous", "all", "none"),
             f"maps={self.maps!r}; use 'anomalous', 'all' or 'none'",
+        )
+        _check(
+            self.closest_calls >= 0,
+            f"closest_calls={self.closest_calls} must be >= 0 (0: no below-threshold maps)",
         )
         _check(
             self.output.endswith((".parquet", ".csv")),
@@ -180,12 +214,19 @@ class ScoreJobConfig:
 
 @dataclass(frozen=True)
 class ReportJobConfig:
-    """``anomaly-diffusion report``: one self-contained HTML file from a score table."""
+    """``anomaly-diffusion report``: one self-contained HTML file from a score table.
+
+    Attributes:
+        top_n: Alarms listed with their maps, highest score first.
+        closest_n: Items below their threshold listed, nearest to it first, alarms or not
+            (their maps come from the score job's ``closest_calls``); 0: none.
+    """
 
     input: str = ""
     output: str = "outputs/report.html"
     title: str = "Anomaly report"
     top_n: int = 20
+    closest_n: int = 5
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def __post_init__(self) -> None:
@@ -195,6 +236,7 @@ class ReportJobConfig:
         )
         _check(self.output.endswith(".html"), f"output={self.output}: use a .html file name")
         _check(self.top_n >= 1, f"top_n={self.top_n} must be >= 1")
+        _check(self.closest_n >= 0, f"closest_n={self.closest_n} must be >= 0 (0: none)")
 
 
 @dataclass(frozen=True)

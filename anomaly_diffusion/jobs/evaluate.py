@@ -21,6 +21,7 @@ from anomaly_diffusion.jobs.common import (
 )
 from anomaly_diffusion.jobs.configs import EvaluateJobConfig
 from anomaly_diffusion.jobs.evaluation import evaluate_windows
+from anomaly_diffusion.jobs.recalibrate import recalibrate
 from anomaly_diffusion.reports.evaluation_plots import save_evaluation_plots
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ def run_evaluate(cfg: EvaluateJobConfig) -> dict[str, Any]:
     seed_everything(cfg.seed)
     detector = load_detector(fetch_model(cfg.model, tracking_uri=cfg.tracking.uri))
     detector.with_scoring(cfg.scoring.apply(detector.config.scoring))
+    # changed calibrated settings: threshold and map statistics fit again, never stale
+    recalibrated = (
+        recalibrate(detector, cfg.normal, seed=cfg.seed) if (detector.stale_calibration()) else 0
+    )
     test_items = [
         it
         for it in load_items(
@@ -62,6 +67,7 @@ def run_evaluate(cfg: EvaluateJobConfig) -> dict[str, Any]:
         log_job_config(tracker, cfg, **effective)
         metrics, result = evaluate_windows(detector, windows, seed=cfg.seed)
         metrics["n_failed"] = len(failed)
+        metrics["recalibrated_windows"] = recalibrated
         path = write_json(Path(cfg.run_dir) / "metrics.json", metrics)
         figures = Path(cfg.run_dir) / "figures"
         save_evaluation_plots(windows, result, figures)

@@ -23,6 +23,7 @@ def run_report(cfg: ReportJobConfig, *, run_links: dict[str, str] | None = None)
             cfg.output,
             title=cfg.title,
             top_n=cfg.top_n,
+            closest_n=cfg.closest_n,
             run_links=links or None,
             generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )

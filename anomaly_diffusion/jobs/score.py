@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from anomaly_diffusion.config import flatten, to_dict
 from anomaly_diffusion.data.dataset import resolve_inputs, with_condition_table
 from anomaly_diffusion.detector import load_detector
+from anomaly_diffusion.errors import ConfigError
 from anomaly_diffusion.inference import score_items
 from anomaly_diffusion.jobs.common import (
     log_job_config,
@@ -24,6 +27,8 @@ from anomaly_diffusion.jobs.common import (
 from anomaly_diffusion.jobs.configs import ScoreJobConfig
 from anomaly_diffusion.jobs.maps import write_maps
 from anomaly_diffusion.jobs.merge import merge_rows, read_previous
+from anomaly_diffusion.scoring.closest_calls import RunningClosestCalls, margins
+from anomaly_diffusion.scoring_config import describe_changes
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +69,15 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
     seed_everything(cfg.seed)
     detector = load_detector(fetch_model(cfg.model, tracking_uri=cfg.tracking.uri))
     detector.with_scoring(cfg.scoring.apply(detector.config.scoring))
+    if changes := detector.stale_calibration():
+        overrides = " ".join(f"scoring.{k}={new}" for k, (_, new) in changes.items())
+        raise ConfigError(
+            f"{describe_changes(changes)}: this model's threshold and map statistics hold for "
+            "the settings it was calibrated with; recalibrate first, then score the new model: "
+            f"anomaly-diffusion recalibrate model={cfg.model} {overrides} "
+            "output=<folder>/model  (uses the held-out normals saved with the model; "
+            "normal=<folder> for others)"
+        )
     if cfg.resample is not None:
         detector.config = replace(
             detector.config, source=replace(detector.config.source, resample=cfg.resample)
@@ -210,18 +224,49 @@ def _mtime(path: str) -> float | None:
 
 
 def _map_writer(cfg: ScoreJobConfig, output: Path):
-    """Chunk hook writing PNGs for the chosen windows; ``map_path`` is relative to the output's
-    folder."""
+    """Chunk hook writing PNGs for the chosen windows (``maps``), and with ``maps=anomalous``
+    for the ``closest_calls`` non-alarm windows nearest to their threshold so far (a PNG of a
+    window pushed out of that set by a closer one later is removed again); ``map_path`` is
+    relative to the output's folder."""
     folder = Path(cfg.maps_dir) if cfg.maps_dir else output.parent / f"{output.stem}_maps"
     base = output.parent.resolve()
+    closest = RunningClosestCalls(cfg.closest_calls if cfg.maps == "anomalous" else 0)
+    written: dict[int, tuple[pd.DataFrame, int, Path]] = {}  # closest-call key -> its map
+    keys = itertools.count()
 
     def write(windows, result, rows: pd.DataFrame) -> pd.DataFrame:
-        chosen = [i for i in range(len(windows)) if cfg.maps == "all" or result.is_anomaly[i]]
-        for i, path in write_maps(windows, result, chosen, folder).items():
+        alarm = result.is_anomaly
+        chosen = [i for i in range(len(windows)) if cfg.maps == "all" or alarm[i]]
+        calls: dict[int, int] = {}  # key -> window index in this chunk
+        if closest.n:
+            thresholds = np.broadcast_to(
+                np.nan if result.threshold is None else result.threshold, result.scores.shape
+            )
+            for i, margin in enumerate(margins(result.scores, thresholds)):
+                if alarm[i]:
+                    continue
+                key = next(keys)
+                kept, evicted = closest.offer(key, margin)
+                if kept:
+                    calls[key] = i
+                for old in evicted:
+                    if calls.pop(old, None) is None:
+                        _forget_map(*written.pop(old))
+        paths = write_maps(windows, result, chosen + sorted(calls.values()), folder)
+        index_of = {i: key for key, i in calls.items()}
+        for i, path in paths.items():
             resolved = path.resolve()
             rows.loc[i, "map_path"] = str(
                 resolved.relative_to(base) if resolved.is_relative_to(base) else resolved
             )
+            if i in index_of:
+                written[index_of[i]] = (rows, i, path)
         return rows
 
     return write
+
+
+def _forget_map(rows: pd.DataFrame, i: int, path: Path) -> None:
+    """Remove the PNG of a window that is no longer a closest call, and its ``map_path``."""
+    path.unlink(missing_ok=True)
+    rows.loc[i, "map_path"] = None

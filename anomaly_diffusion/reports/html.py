@@ -19,6 +19,7 @@ import pandas as pd
 from anomaly_diffusion.atomic import write_bytes_atomic
 from anomaly_diffusion.errors import ConfigError, DataError
 from anomaly_diffusion.reports import figures
+from anomaly_diffusion.scoring.closest_calls import closest_calls
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ MAX_MAP_BYTES = 2_000_000
 MAX_TABLE_ROWS = 5_000
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _DASH = "\u2014"
-_NUMERIC = {"#", "score", "threshold", "severity"}
+_NUMERIC = {"#", "score", "threshold", "severity", "below by"}
 _DOCTYPE = (
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -58,7 +59,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .err{font-family:ui-monospace,Consolas,monospace;white-space:pre-wrap;color:#82071e}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.8em;font-weight:600}
 .badge.alarm{background:#c62828;color:#fff}.badge.ok{background:#dafbe1;color:#1a7f37}
-.badge.failed{background:#fff1c2;color:#7d4e00}.figs{display:flex;flex-wrap:wrap;gap:16px}
+.badge.failed{background:#fff1c2;color:#7d4e00}.badge.below{background:#eef1f4;color:#57606a}.figs{display:flex;flex-wrap:wrap;gap:16px}
 """
 
 
@@ -67,6 +68,7 @@ def render_report(
     *,
     title: str = "Anomaly report",
     top_n: int = 20,
+    closest_n: int = 5,
     run_links: Mapping[str, str] | None = None,
     generated_at: str | None = None,
 ) -> str:
@@ -76,12 +78,17 @@ def render_report(
         scores: score-output table (``REQUIRED_COLUMNS`` plus optional extras), one row per item.
         title: page title.
         top_n: number of anomalies (highest score first) listed with their maps.
+        closest_n: number of "closest calls" listed, alarms or not: the items below their
+            threshold nearest to it (:mod:`anomaly_diffusion.scoring.closest_calls`), with
+            their maps where the score job wrote them (``closest_calls``); 0: none.
         run_links: MLflow run label -> http(s) URL.
         generated_at: timestamp text shown in the header; None = now (UTC).
     """
     check_columns(scores, "scores DataFrame")
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ConfigError(f"top_n={top_n!r}: pass a positive integer number of anomalies")
+    if isinstance(closest_n, bool) or not isinstance(closest_n, int) or closest_n < 0:
+        raise ConfigError(f"closest_n={closest_n!r}: pass an integer >= 0 (0: no closest calls)")
     links = _check_links(run_links)
     df = scores.reset_index(drop=True)
     failed = np.array([isinstance(v, str) and bool(v.strip()) for v in df["error"]], dtype=bool)
@@ -93,6 +100,7 @@ def render_report(
         _links_section(links),
         _figures_section(df),
         _top_section(df, alarm, top_n),
+        _closest_section(df, failed | alarm, closest_n),
         _failed_section(df, failed),
         _all_section(df, failed, alarm),
     ]
@@ -271,9 +279,13 @@ _CELLS = {
     "severity": _severity,
     "where": _where,
     "map": _map_cell,
-    "status": lambda r: f'<span class="badge {r["status"]}">{r["status"].upper()}</span>',
+    "status": lambda r: f'<span class="badge {r["status"]}">{_STATUS[r["status"]]}</span>',
+    "below by": lambda r: _fmt(r["below by"]),
     "error": lambda r: f'<span class="err">{_e(r["error"])}</span>',
 }
+
+
+_STATUS = {"alarm": "ALARM", "ok": "OK", "failed": "FAILED", "below": "BELOW THRESHOLD"}
 
 
 def _cell(column: str, row: pd.Series) -> str:
@@ -288,10 +300,35 @@ def _top_section(df: pd.DataFrame, alarm: np.ndarray, top_n: int) -> str:
     top = top.assign(**{"#": range(1, len(top) + 1)})
     heading = f"<h2>Top {len(top)} anomalies of {int(alarm.sum())}, by score</h2>"
     if top.empty:
-        return heading + '\n<p class="muted">No item exceeded its threshold.</p>'
+        return heading + (
+            '\n<p class="muted">No item exceeded its threshold (the closest calls are below).</p>'
+        )
     head = ["#", "path", "asset", "segment", "score", "threshold", "severity", "where"]
     head += ["diagnosis"] * ("diagnosis" in df.columns) + ["map"]
     return heading + '\n<div id="top">' + _table(top, head, sorted_col="score") + "</div>"
+
+
+def _closest_section(df: pd.DataFrame, excluded: np.ndarray, n: int) -> str:
+    """The ``n`` items below their threshold nearest to it, marked so, with their maps."""
+    if n == 0 or excluded.all():
+        return ""
+    score = pd.to_numeric(df["score"], errors="coerce").to_numpy(dtype=float)
+    threshold = pd.to_numeric(df["threshold"], errors="coerce").to_numpy(dtype=float)
+    picked = closest_calls(score, threshold, excluded, n)
+    if len(picked) == 0:
+        return ""
+    below = threshold[picked] - score[picked]
+    rows = df.iloc[picked].assign(
+        **{"#": range(1, len(picked) + 1), "status": "below", "below by": below}
+    )
+    head = ["#", "path", "asset", "segment", "score", "threshold", "below by", "severity"]
+    head += ["status", "where", "map"]
+    heading = (
+        f"<h2>Closest calls: the {len(picked)} item(s) nearest below their threshold</h2>\n"
+        '<p class="muted">Not alarms: the items that came nearest to raising one, and by how '
+        "much they stayed below the threshold.</p>"
+    )
+    return heading + '\n<div id="closest">' + _table(rows, head) + "</div>"
 
 
 def _failed_section(df: pd.DataFrame, failed: np.ndarray) -> str:

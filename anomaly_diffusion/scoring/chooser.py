@@ -157,7 +157,7 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
     logger.info(
         "tune: chose %s (synthetic-anomaly AUROC %.3f over %d candidates)",
         {
-            k: best[k]
+            k: getattr(chosen, k)
             for k in ("t_start", "map_type", "map_normalization", "aggregation", "n_repeats")
         },
         best["auroc"],

@@ -164,6 +164,12 @@ def test_score_from_registry_then_report(cli, trained, workdir, plant):
     assert len(flagged) > 0
     for rel in flagged["map_path"]:
         assert (workdir / "scores" / rel).is_file()
+    # the closest calls got maps too: the 5 quiet windows nearest their threshold, no other
+    quiet = table[~table["is_anomaly"]]
+    nearest = (quiet["score"] - quiet["threshold"]).nlargest(min(5, len(quiet))).index
+    assert set(quiet.index[quiet["map_path"].notna()]) == set(nearest)
+    pngs = {p.name for p in (workdir / "scores" / "camera_maps").glob("*.png")}
+    assert pngs == {Path(p).name for p in table["map_path"].dropna()}  # evicted ones removed
     ordered = table.sort_values("score")["severity"].to_numpy()
     assert ((ordered >= 0) & (ordered <= 1)).all() and (np.diff(ordered) >= 0).all()
     assert table.loc[table["is_anomaly"], "severity"].min() > 0.5  # alarms lie in the tail
@@ -447,3 +453,50 @@ def test_nightly_run_twice_a_day_keeps_the_days_rows(cli, trained, workdir, plan
     # merge=false: the plain replace of a one-off job
     cli(*args, "maps=none", f"output={day}", "merge=false", cwd=workdir)
     assert len(pd.read_parquet(day)) == 0
+
+
+def test_changed_scoring_settings_are_recalibrated_never_stale(cli, trained, workdir, plant):
+    """score refuses settings the model was not calibrated for and names the command;
+    recalibrate fits the threshold again on the held-out normals saved with the model, and
+    evaluate with the same override recalibrates in the same way."""
+    model = trained / "model"
+    saved = json.loads((model / "artifacts" / "detector" / "detector.json").read_text())
+    held_out = saved["calibration_items"]
+    assert held_out and all(Path(d["path"]).is_absolute() for d in held_out)
+    t_start = 350 if saved["config"]["scoring"]["t_start"] != 350 else 300
+    args = [f"input={plant['camera'] / 'test'}", "output=scores/stale.parquet"]
+    stale = f"scoring.t_start={t_start}"
+    refused = cli("score", f"model={model}", *args, stale, cwd=workdir, ok=(2,))
+    assert "recalibrate" in refused.stderr and "calibrated with" in refused.stderr
+    assert f"scoring.t_start={t_start}" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (workdir / "scores" / "stale.parquet").exists()
+    # batch size and precision do not invalidate a calibration
+    cli("score", f"model={model}", *args, "scoring.batch_size=3", cwd=workdir)
+
+    out = cli(
+        "recalibrate",
+        f"model={model}",
+        f"scoring.t_start={t_start}",
+        "output=recal/model",
+        cwd=workdir,
+    )
+    assert f"recalibrated on {len(held_out)} held-out normal window(s)" in out.stdout
+    new = json.loads((workdir / "recal" / "model" / "detector.json").read_text())
+    assert new["config"]["scoring"]["t_start"] == t_start
+    assert new["threshold"] != saved["threshold"]  # another noise level, another scale
+    assert len(new["calibration_items"]) == len(held_out)
+    cli("score", "model=recal/model", *args, cwd=workdir)
+    assert len(pd.read_parquet(workdir / "scores" / "stale.parquet")) == 20
+
+    ev = cli(
+        "evaluate",
+        f"model={model}",
+        f"data.root={plant['camera']}",
+        f"scoring.t_start={t_start}",
+        "run_dir=eval_t",
+        cwd=workdir,
+    )
+    metrics = json.loads((workdir / "eval_t" / "metrics.json").read_text())
+    assert metrics["recalibrated_windows"] == len(held_out)
+    assert metrics["threshold"] == pytest.approx(new["threshold"], rel=1e-6)  # same normals, seed
+    assert "threshold" in ev.stdout

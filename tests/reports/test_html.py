@@ -175,12 +175,41 @@ def test_top_n_sorted_by_score_descending(scores_dir: Path) -> None:
     assert two.count(IMG_TAG) == 4
 
 
+def _closest_section(text: str) -> str:
+    start = text.index('<div id="closest">')
+    return text[start : text.index("</table>", start)]
+
+
 def test_report_without_anomalies() -> None:
     df = _scores().assign(is_anomaly=False, map_path=None)
     text = render_report(df)
-    assert "No item exceeded its threshold." in text
+    assert "No item exceeded its threshold" in text
     assert text.count(IMG_TAG) == 2
     assert "<b>0</b>anomalous" in text
+    # the engineer still sees what came nearest: here the five highest scores
+    closest = _closest_section(text)
+    assert closest.count("<tr><td") == 5 and closest.count("BELOW THRESHOLD") == 5
+    positions = [closest.index(f"<td class=num>{v}</td>") for v in ("1.4", "0.95", "0.75")]
+    assert positions == sorted(positions)
+
+
+def test_closest_calls_are_the_nearest_below_threshold_with_their_maps(scores_dir: Path) -> None:
+    df = _scores()
+    df.loc[2, "map_path"] = "maps/pump_A_1.png"  # a2.wav 0-2 s (score 0.30) got a map
+    text = render_report(_absolute_maps(df, scores_dir), closest_n=3)
+    closest = _closest_section(text)
+    # the scored rows below 0.5, nearest first: 0.30, 0.21, 0.20 (0.10 is the 4th: left out)
+    rows = closest.split("<tr><td")[1:]
+    assert [r.split("</td>")[0] for r in rows] == [" class=num>1", " class=num>2", " class=num>3"]
+    below_by = [re.findall(r"<td class=num>([0-9.]+)</td>", r)[3] for r in rows]
+    assert below_by == ["0.2", "0.29", "0.3"]
+    assert "a2.wav" in rows[0] and IMG_TAG in rows[0]  # its map is shown
+    assert "map not available" in rows[1] and "frame_002.png" in rows[2]
+    assert "b1.wav" not in closest  # its 0.10 is 4th, its 0.75 an alarm
+    assert "ALARM" not in closest and closest.count("BELOW THRESHOLD") == 3
+    # alarms and failed files are never closest calls; 0 turns the section off
+    assert "0.95" not in closest and "b2.wav" not in closest
+    assert '<div id="closest">' not in render_report(df, closest_n=0)
 
 
 def test_title_and_values_are_escaped() -> None:
@@ -241,6 +270,8 @@ def test_bad_options_raise_config_error() -> None:
     df = _scores()
     with pytest.raises(ConfigError, match="top_n"):
         render_report(df, top_n=0)
+    with pytest.raises(ConfigError, match="closest_n"):
+        render_report(df, closest_n=-1)
     with pytest.raises(ConfigError, match="javascript"):
         render_report(df, run_links={"evil": "javascript:alert(1)"})
 

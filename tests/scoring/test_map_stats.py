@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -125,3 +126,38 @@ def test_combined_maps_have_two_normalized_components(camera_windows, tmp_path, 
     np.testing.assert_allclose(loaded.score(held).scores, result.scores, rtol=1e-6)
     with pytest.raises(ConfigError, match="map statistics are for map_type=combined"):
         loaded.with_scoring(replace(scoring, map_type="residual"))
+
+
+def test_changed_settings_need_a_new_calibration_before_scoring(
+    camera_windows, tmp_path, one_torch_thread
+):
+    """Issue #15: a threshold and map statistics fit for t_start=100 were used at t_start=250
+    silently. Now score() and save() refuse until calibrate() has run for the new settings;
+    batch size and precision leave the calibration valid."""
+    fit, held = camera_windows
+    cfg = DetectorConfig(
+        "camera",
+        network=UNetConfig(base_channels=8, channel_mults=(1, 2), groups=4),
+        training=TrainingConfig(max_steps=5, batch_size=4, crop=(32, 32), warmup_steps=1),
+        scoring=ScoringConfig(t_start=100, n_repeats=1, map_normalization="pixel"),
+    )
+    det = DiffusionAnomalyDetector(cfg).fit(fit).calibrate(held)
+    assert det.stale_calibration() == {}
+    assert [d["path"] for d in det.calibration_items_] == [
+        os.path.abspath(w.item.path) for w in held
+    ]
+    old_threshold = det.threshold_
+    det.with_scoring(replace(det.config.scoring, batch_size=3, precision="bfloat16"))
+    assert det.stale_calibration() == {}
+    det.score(held[:2])
+    det.with_scoring(replace(det.config.scoring, t_start=250, smoothing_sigma=3.0))
+    assert det.stale_calibration() == {"t_start": (100, 250), "smoothing_sigma": (1.0, 3.0)}
+    with pytest.raises(ConfigError, match=r"scoring\.t_start=250 \(calibrated with 100\)"):
+        det.score(held[:2])
+    with pytest.raises(ConfigError, match="calibrate the detector for these settings"):
+        det.save(tmp_path / "stale")
+    det.calibrate(held)
+    assert det.stale_calibration() == {} and det.threshold_ != old_threshold
+    loaded = DiffusionAnomalyDetector.load(det.save(tmp_path / "fresh"))
+    assert loaded.stale_calibration() == {} and loaded.config.scoring.t_start == 250
+    assert loaded.calibration_items_ == det.calibration_items_
