@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from anomaly_diffusion.calibration import AlarmRule, fit_alarm_rule, group_key
 from anomaly_diffusion.config import ScoringConfig
 from anomaly_diffusion.data.conditions import ConditionEncoder
 from anomaly_diffusion.data.windows import Window
@@ -27,7 +28,6 @@ from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.backbone import extractor_for
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
 from anomaly_diffusion.metrics.severity import NormalTail
-from anomaly_diffusion.metrics.thresholds import f1_optimal_threshold, false_alarm_threshold
 from anomaly_diffusion.model_files import (
     CONFIG_FILE,
     WEIGHTS_FILE,
@@ -85,6 +85,7 @@ class DiffusionAnomalyDetector:
         self.std_: np.ndarray | None = None
         self.threshold_: float | None = None
         self.group_thresholds_: dict[str, float] = {}
+        self.group_tails_: dict[str, NormalTail] = {}
         self.map_stats_: tuple[np.ndarray, np.ndarray] | None = None
         self.map_stats_type_: str | None = None
         self.conditions_: ConditionEncoder | None = None
@@ -167,7 +168,7 @@ class DiffusionAnomalyDetector:
             self.config.network,
             in_channels=feats[0].shape[0],
             cond_vocab_sizes=self.conditions_.vocab_sizes if self.conditions_ else (),
-            cond_numeric=len(self.conditions_.numeric) if self.conditions_ else 0,
+            cond_numeric=self.conditions_.numeric_width if self.conditions_ else 0,
         )
         self.config = replace(self.config, network=unet_cfg)
         generator = torch.Generator().manual_seed(seed)
@@ -237,21 +238,19 @@ class DiffusionAnomalyDetector:
             scores = self.score_maps(raw).scores
         else:
             scores = self._cross_fit_scores(raw, mode)
-        held = list(normal)
         cfg = self.config.threshold
-        self.threshold_ = false_alarm_threshold(scores, target_far=cfg.false_alarm_rate)
-        self.normal_tail_ = NormalTail.fit(scores)
-        self.group_thresholds_ = {}
-        if cfg.per:
-            keys = np.array([self.group_of(w) for w in held])
-            for key in sorted(set(keys.tolist())):
-                group = scores[keys == key]
-                if key and group.size >= cfg.min_group_windows:
-                    self.group_thresholds_[key] = false_alarm_threshold(
-                        group, target_far=cfg.false_alarm_rate
-                    )
-        if cfg.method == "f1":
-            self.threshold_ = self._f1_threshold(scores, anomalous, seed=seed)
+        bad = None
+        if cfg.method == "f1" and anomalous:
+            bad = self.score_maps(self.raw_maps(anomalous, seed=seed)).scores
+        rule = fit_alarm_rule(
+            scores,
+            [self.group_of(w) for w in normal],
+            cfg,
+            anomalous_scores=bad,
+            anomalous_keys=[self.group_of(w) for w in anomalous],
+        )
+        self.threshold_, self.normal_tail_ = rule.threshold, rule.tail
+        self.group_thresholds_, self.group_tails_ = rule.group_thresholds, rule.group_tails
         return self
 
     def _cross_fit_scores(self, raw: list[np.ndarray], mode: str) -> np.ndarray:
@@ -270,29 +269,18 @@ class DiffusionAnomalyDetector:
         second = self.score_maps(raw[half:]).scores
         return np.r_[first, second]
 
-    def _f1_threshold(
-        self, normal_scores: np.ndarray, anomalous: Sequence[Window], *, seed: int
-    ) -> float:
-        """F1-optimal threshold on held-out normals + labelled anomalies; the false-alarm
-        threshold when there are no anomalies (never the lowest score)."""
-        if not anomalous:
-            logger.warning(
-                "threshold.method=f1 but the validation set has no anomalies; using the "
-                "false-alarm threshold (give labelled split=val rows with label=1)"
-            )
-            return self.threshold_
-        bad = self.score(anomalous, seed=seed).scores
-        labels = np.r_[np.zeros(normal_scores.size), np.ones(bad.size)]
-        return f1_optimal_threshold(labels, np.r_[normal_scores, bad])
-
     def group_of(self, window: Window) -> str:
         """The window's threshold group (``threshold.per``): its asset or a condition value."""
-        per = self.config.threshold.per
-        if per is None:
-            return ""
-        if per == "asset":
-            return window.item.asset
-        return dict(window.item.conditions).get(per, "")
+        return group_key(window.item, self.config.threshold.per)
+
+    def alarm_rule(self) -> AlarmRule | None:
+        """The calibrated :class:`~anomaly_diffusion.calibration.AlarmRule` (``None`` before
+        calibration)."""
+        if self.threshold_ is None or self.normal_tail_ is None:
+            return None
+        return AlarmRule(
+            self.threshold_, self.normal_tail_, self.group_thresholds_, self.group_tails_
+        )
 
     def thresholds_for(self, windows: Sequence[Window]) -> float | np.ndarray | None:
         """The alarm threshold of each window: per group when fitted, else the global one."""
@@ -375,6 +363,8 @@ class DiffusionAnomalyDetector:
             )
         result = self.score_maps(self.raw_maps(windows, seed=seed))
         result.threshold = self.thresholds_for(windows)
+        if self.group_tails_ and (rule := self.alarm_rule()) is not None:
+            result.severity = rule.severity(result.scores, [self.group_of(w) for w in windows])
         return result
 
     def raw_maps(self, windows: Sequence[Window], *, seed: int = 0) -> list[np.ndarray]:

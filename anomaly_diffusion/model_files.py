@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -79,6 +80,10 @@ def save_detector(detector: DiffusionAnomalyDetector, path: str | Path) -> Path:
         "input_lengths": detector.input_lengths_,
         "clip_seconds": detector.clip_seconds_,
         "group_thresholds": detector.group_thresholds_,
+        "group_tails": {
+            k: {"scores": t.scores.tolist(), "scale": t.scale}
+            for k, t in detector.group_tails_.items()
+        },
         "calibration_items": detector.calibration_items_,
         "format_version": 1,
     }
@@ -128,6 +133,10 @@ def load_detector_files(
     detector.threshold_, detector.sample_rate_ = meta["threshold"], meta["sample_rate"]
     detector.conditions_ = ConditionEncoder.from_dict(meta.get("conditions"))
     detector.group_thresholds_ = meta.get("group_thresholds") or {}
+    detector.group_tails_ = {  # models saved before group tails: the global tail for all
+        k: NormalTail(scores=np.asarray(t["scores"], dtype=np.float64), scale=float(t["scale"]))
+        for k, t in (meta.get("group_tails") or {}).items()
+    }
     # a saved model is calibrated for the scoring settings it was saved with
     calibrated = detector.threshold_ is not None
     detector.calibrated_scoring_ = detector.config.scoring if calibrated else None
@@ -138,7 +147,7 @@ def load_detector_files(
     detector.input_lengths_ = None if lengths is None else (int(lengths[0]), int(lengths[1]))
     clips = meta.get("clip_seconds")
     detector.clip_seconds_ = None if clips is None else (float(clips[0]), float(clips[1]))
-    if "calib.scores" in tensors and meta.get("tail_scale"):
+    if "calib.scores" in tensors and meta.get("tail_scale") is not None:
         detector.normal_tail_ = NormalTail(
             scores=tensors["calib.scores"].numpy(), scale=float(meta["tail_scale"])
         )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from anomaly_diffusion.baselines.common import baseline_result, calibrated
+from anomaly_diffusion.baselines.common import CalibratedBaseline
 from anomaly_diffusion.baselines.dense_ae import dense_ae_scores, fit_dense_ae
 from anomaly_diffusion.baselines.pretrained import PRETRAINED_BASELINES, PretrainedBaseline
 from anomaly_diffusion.baselines.reference import fit_isolation_forest, fit_pca, pca_scores
@@ -19,7 +19,6 @@ from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector import DetectorConfig
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
-from anomaly_diffusion.metrics.severity import NormalTail
 from anomaly_diffusion.scoring.result import ScoreResult
 
 #: Baselines on the model's own normalized features (:class:`BaselineDetector`).
@@ -38,7 +37,7 @@ def make_baseline(
     return BaselineDetector(name, config, max_minutes=max_minutes)
 
 
-class BaselineDetector:
+class BaselineDetector(CalibratedBaseline):
     """IsolationForest, PCA reconstruction or the DCASE-style dense autoencoder on the model's
     normalized features.
 
@@ -62,8 +61,7 @@ class BaselineDetector:
         self.config = config
         self.max_minutes = max_minutes
         self.model_ = None
-        self.threshold_: float | None = None
-        self.normal_tail_: NormalTail | None = None
+        self.rule_ = None  # the alarm rule, set by calibrate()
         self.sample_rate_: float | None = None
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
@@ -121,11 +119,4 @@ class BaselineDetector:
             scores, maps = pca_scores(self.model_, x)
         else:
             scores, maps = dense_ae_scores(self.model_, x, spectrogram=self._spectrogram)
-        return baseline_result(scores, maps, threshold=self.threshold_, tail=self.normal_tail_)
-
-    def calibrate(self, normal: Sequence[Window], *, seed: int = 0, anomalous=()) -> None:
-        """Threshold at ``threshold.false_alarm_rate`` of held-out normal scores (as the
-        diffusion model's default rule)."""
-        scores = self.score(normal, seed=seed).scores
-        rate = self.config.threshold.false_alarm_rate
-        self.threshold_, self.normal_tail_ = calibrated(scores, rate=rate)
+        return self._result(scores, maps, windows)

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from anomaly_diffusion.baselines.common import baseline_result, calibrated
+from anomaly_diffusion.baselines.common import CalibratedBaseline
 from anomaly_diffusion.baselines.padim import fit_gaussians, mahalanobis_maps
 from anomaly_diffusion.baselines.patch_maps import frame_maps
 from anomaly_diffusion.baselines.patchcore import (
@@ -32,7 +32,6 @@ from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector_config import DetectorConfig
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.backbone import FeatureExtractor, extractor_for
-from anomaly_diffusion.metrics.severity import NormalTail
 from anomaly_diffusion.scoring.result import ScoreResult
 
 logger = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ logger = logging.getLogger(__name__)
 PRETRAINED_BASELINES = ("patchcore", "padim")
 
 
-class PretrainedBaseline:
+class PretrainedBaseline(CalibratedBaseline):
     """PatchCore (coreset memory bank + nearest-neighbour distance) or PaDiM (per-position
     Gaussian + Mahalanobis distance) on ImageNet MobileNetV2 feature maps of frames.
 
@@ -80,8 +79,7 @@ class PretrainedBaseline:
         self.coreset_ratio = coreset_ratio
         self.batch_size = batch_size
         self.model_ = None
-        self.threshold_: float | None = None
-        self.normal_tail_: NormalTail | None = None
+        self.rule_ = None  # the alarm rule, set by calibrate()
         self.sample_rate_: float | None = None
         self.frame_shape_: tuple[int, int, int] | None = None
         self._extractor: FeatureExtractor | None = None
@@ -165,11 +163,4 @@ class PretrainedBaseline:
                 batch_maps = frame_maps(mahalanobis_maps(feature_maps, self.model_), size)
                 scores.extend(m.max() for m in batch_maps)
             maps.extend(batch_maps)
-        return baseline_result(scores, maps, threshold=self.threshold_, tail=self.normal_tail_)
-
-    def calibrate(self, normal: Sequence[Window], *, seed: int = 0, anomalous=()) -> None:
-        """Threshold at ``threshold.false_alarm_rate`` of held-out normal scores (as the
-        other baselines and the diffusion model's default rule)."""
-        scores = self.score(normal, seed=seed).scores
-        rate = self.config.threshold.false_alarm_rate
-        self.threshold_, self.normal_tail_ = calibrated(scores, rate=rate)
+        return self._result(scores, maps, windows)

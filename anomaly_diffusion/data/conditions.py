@@ -98,10 +98,20 @@ class ConditionEncoder:
     Attributes:
         categorical: ``name -> known values``; value ``i`` encodes as ``i + 1`` (0 = unknown).
         numeric: ``name -> (mean, std)`` of the training values.
+        presence: Numeric conditions carry a "known" flag beside the standardized value
+            (``numeric_width = 2 n_num``), so that a missing value encodes as (0, 0), the
+            unconditional fallback that condition dropout trains, not as (0, 1), a value at the
+            training mean. Models saved before the flag have ``False`` (value only).
     """
 
     categorical: dict[str, list[str]] = field(default_factory=dict)
     numeric: dict[str, list[float]] = field(default_factory=dict)
+    presence: bool = True
+
+    @property
+    def numeric_width(self) -> int:
+        """Numeric model inputs: a value (and a known flag) per numeric condition."""
+        return len(self.numeric) * (2 if self.presence else 1)
 
     @property
     def names(self) -> list[str]:
@@ -147,10 +157,13 @@ class ConditionEncoder:
         return cls(categorical=categorical, numeric=numeric)
 
     def encode(self, items: Sequence) -> tuple[np.ndarray, np.ndarray]:
-        """``(categorical (N, n_cat) int64, numeric (N, n_num) float32)``; unknown values -> 0."""
+        """``(categorical (N, n_cat) int64, numeric (N, numeric_width) float32)``: unknown
+        categories -> 0; numeric columns are the standardized values, then (``presence``)
+        one known flag per condition; a missing numeric value is (0, 0)."""
         names = self.names
+        n_num = len(self.numeric)
         cat = np.zeros((len(items), len(self.categorical)), dtype=np.int64)
-        num = np.zeros((len(items), len(self.numeric)), dtype=np.float32)
+        num = np.zeros((len(items), self.numeric_width), dtype=np.float32)
         lookup = {n: {v: i + 1 for i, v in enumerate(vs)} for n, vs in self.categorical.items()}
         for row, item in enumerate(items):
             values = condition_values(item, names)
@@ -159,19 +172,25 @@ class ConditionEncoder:
             for j, (name, (mean, std)) in enumerate(self.numeric.items()):
                 f = _as_float(values.get(name))
                 num[row, j] = 0.0 if f is None else (f - mean) / std
+                if self.presence:
+                    num[row, n_num + j] = 0.0 if f is None else 1.0
         return cat, num
 
     def to_dict(self) -> dict:
-        return {"categorical": self.categorical, "numeric": self.numeric}
+        return {"categorical": self.categorical, "numeric": self.numeric, "presence": self.presence}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> ConditionEncoder | None:
         if not data:
             return None
-        unknown = set(data) - {"categorical", "numeric"}
+        unknown = set(data) - {"categorical", "numeric", "presence"}
         if unknown:
             raise ConfigError(f"conditions: unknown keys {sorted(unknown)} in the saved model")
-        return cls(categorical=dict(data["categorical"]), numeric=dict(data["numeric"]))
+        return cls(
+            categorical=dict(data["categorical"]),
+            numeric=dict(data["numeric"]),
+            presence=bool(data.get("presence", False)),  # saved before the flag: value only
+        )
 
 
 def _present(value: object) -> bool:

@@ -30,7 +30,8 @@ class UNetConfig:
         groups: GroupNorm groups (must divide every level's width).
         cond_vocab_sizes: Operating-condition embeddings, one per categorical condition (size
             includes index 0 = unknown); set from the data at fit time.
-        cond_numeric: Number of numeric (standardized) conditions; set at fit time.
+        cond_numeric: Numeric condition inputs (standardized values and their known flags, see
+            :class:`~anomaly_diffusion.data.conditions.ConditionEncoder`); set at fit time.
     """
 
     in_channels: int = 1

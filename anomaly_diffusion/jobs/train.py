@@ -71,7 +71,9 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     data_name = Path(cfg.data.root or cfg.data.manifest).name
     if cfg.model != "diffusion":
-        return _run_baseline(cfg, fit_items, val_items, test_items, tracker, data_name)
+        return _run_baseline(
+            cfg, fit_items, val_items, test_items, tracker, data_name, val_anomalous
+        )
     name = f"train-{cfg.detector.modality}-{data_name}"
     with tracker.run(name, tags={**run_tags("train", cfg.seed), "model": "diffusion"}):
         write_yaml(run_dir / "config.yaml", log_job_config(tracker, cfg))
@@ -113,7 +115,7 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
 
 
 def _run_baseline(
-    cfg: TrainJobConfig, fit_items, val_items, test_items, tracker, data_name: str
+    cfg: TrainJobConfig, fit_items, val_items, test_items, tracker, data_name: str, val_anomalous
 ) -> dict[str, Any]:
     """``train model=isolation_forest|pca|dense_ae|patchcore|padim``: the same reading, splits,
     threshold rule, metrics, figures and MLflow logging as the diffusion model, for side-by-side
@@ -146,7 +148,10 @@ def _run_baseline(
                 "no held-out normal windows to calibrate the threshold; add training files "
                 "or raise data.val_fraction"
             )
-        baseline.calibrate(val_windows, seed=cfg.seed)
+        anomalous_windows, _ = read_windows(
+            baseline, val_anomalous, desc="reading validation anomalies", cache=cache
+        )
+        baseline.calibrate(val_windows, seed=cfg.seed, anomalous=anomalous_windows)
         metrics = empty_metrics()
         metrics.update(
             threshold=baseline.threshold_, train_seconds=train_seconds, network_evals_per_item=0

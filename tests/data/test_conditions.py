@@ -81,9 +81,35 @@ def test_encoder_categorical_numeric_unknown_and_missing():
     new = [Item("/d/y_car_B.wav", conditions=(("speed", "40"),)), Item("/d/z_car_Q.wav")]
     cat, num = enc.encode(new)
     assert cat.tolist() == [[2], [0]]  # B -> 2; unseen Q -> 0 (unknown = unconditional)
-    assert num[0, 0] == pytest.approx((40 - mean) / std) and num[1, 0] == 0.0  # missing -> mean
+    assert num.shape == (2, 2) and enc.numeric_width == 2  # value, known flag
+    assert num[0].tolist() == pytest.approx([(40 - mean) / std, 1.0])
+    # issue #15: a missing value was encoded as 0, the training mean; now it is "unknown",
+    # (0, 0), what condition dropout trains, and differs from a value at the mean
+    assert num[1].tolist() == [0.0, 0.0]
+    at_mean = enc.encode([Item("/d/m_car_A.wav", conditions=(("speed", "20"),))])[1]
+    assert at_mean[0].tolist() == pytest.approx([0.0, 1.0])
     assert ConditionEncoder.from_dict(enc.to_dict()) == enc
     assert condition_values(new[0], ["car", "speed"]) == {"car": "B", "speed": "40"}
+    # a model saved before the flag keeps its one numeric input per condition
+    old = ConditionEncoder.from_dict({"categorical": enc.categorical, "numeric": enc.numeric})
+    assert not old.presence and old.numeric_width == 1 and old.encode(new)[1].shape == (2, 1)
+
+
+def test_missing_numeric_condition_is_the_unconditional_fallback_in_the_network():
+    import torch
+
+    from anomaly_diffusion.diffusion.unet import UNet, UNetConfig
+
+    items = [Item(f"/d/x_{i}.wav", conditions=(("speed", str(v)),)) for i, v in enumerate([10, 30])]
+    enc = ConditionEncoder.fit(items, ["speed"])
+    torch.manual_seed(0)
+    net = UNet(UNetConfig(base_channels=8, channel_mults=(1,), groups=4, cond_numeric=2))
+    torch.nn.init.normal_(net.cond_numeric.weight)
+    both = [Item("/d/q.wav"), Item("/d/r.wav", conditions=(("speed", "20"),))]  # missing, mean
+    cat, num = enc.encode(both)
+    emb = net._embed_conditions(torch.from_numpy(cat), torch.from_numpy(num))
+    assert torch.count_nonzero(emb[0]) == 0  # as dropped conditions: the unconditional model
+    assert torch.count_nonzero(emb[1]) > 0  # a known value at the mean is a condition
 
 
 def test_encoder_refuses_a_condition_no_file_has():

@@ -154,7 +154,7 @@ def test_embedded_images_are_valid_pngs(report: str) -> None:
     assert report.count(IMG_TAG) == 5
     assert len(_images(report)) == 5
     assert "<img" not in report.replace(IMG_TAG, "")  # no other (possibly broken) images
-    assert report.count("map not available") == 1  # fan_B map file is missing
+    assert _top_section(report).count("map not available") == 1  # fan_B map file is missing
 
 
 def test_no_external_urls_other_than_run_links(report: str) -> None:
@@ -201,14 +201,14 @@ def test_closest_calls_are_the_nearest_below_threshold_with_their_maps(scores_di
     # the scored rows below 0.5, nearest first: 0.30, 0.21, 0.20 (0.10 is the 4th: left out)
     rows = closest.split("<tr><td")[1:]
     assert [r.split("</td>")[0] for r in rows] == [" class=num>1", " class=num>2", " class=num>3"]
-    below_by = [re.findall(r"<td class=num>([0-9.]+)</td>", r)[3] for r in rows]
+    below_by = [re.findall(r"<td class=num>([0-9.]+)</td>", r)[2] for r in rows]
     assert below_by == ["0.2", "0.29", "0.3"]
     assert "a2.wav" in rows[0] and IMG_TAG in rows[0]  # its map is shown
     assert "map not available" in rows[1] and "frame_002.png" in rows[2]
     assert "b1.wav" not in closest  # its 0.10 is 4th, its 0.75 an alarm
     assert "ALARM" not in closest and closest.count("BELOW THRESHOLD") == 3
     # alarms and failed files are never closest calls; 0 turns the section off
-    assert "0.95" not in closest and "b2.wav" not in closest
+    assert "<td class=num>0.95</td>" not in closest and "b2.wav" not in closest
     assert '<div id="closest">' not in render_report(df, closest_n=0)
 
 

@@ -1,0 +1,112 @@
+"""Held-out scores -> the alarm rule, for the diffusion model and every baseline alike.
+
+The rule is the threshold (the false-alarm quantile of held-out normal scores, or with
+``threshold.method=f1`` the F1-optimal cut on labelled validation anomalies) and the normal tail
+that turns a score into a severity. With ``threshold.per=asset`` (or a condition name) every
+group with at least ``threshold.min_group_windows`` held-out normal windows gets its own
+threshold *and* its own tail, fit on its own scores (an F1 threshold from its own anomalies
+when it has some); windows of other groups use the global rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from anomaly_diffusion.metrics.severity import NormalTail
+from anomaly_diffusion.metrics.thresholds import f1_optimal_threshold, false_alarm_threshold
+from anomaly_diffusion.scoring_config import ThresholdConfig
+
+logger = logging.getLogger(__name__)
+__all__ = ["AlarmRule", "fit_alarm_rule", "group_key"]
+
+
+def group_key(item, per: str | None) -> str:
+    """The threshold group of an item (``threshold.per``): its asset or a condition's value;
+    ``""`` without grouping or when the item has no value."""
+    if per is None:
+        return ""
+    if per == "asset":
+        return item.asset
+    return dict(item.conditions).get(per, "")
+
+
+@dataclass
+class AlarmRule:
+    """Global threshold and tail, plus those of the groups that have their own.
+
+    Attributes:
+        threshold: Global alarm threshold (score units).
+        tail: Global normal tail (severity).
+        group_thresholds, group_tails: Per-group threshold and tail, by group key.
+    """
+
+    threshold: float
+    tail: NormalTail
+    group_thresholds: dict[str, float] = field(default_factory=dict)
+    group_tails: dict[str, NormalTail] = field(default_factory=dict)
+
+    def thresholds(self, keys: Sequence[str]) -> float | np.ndarray:
+        """The threshold of each key ``(N,)``, or the global one when there are no groups."""
+        if not self.group_thresholds:
+            return self.threshold
+        return np.array([self.group_thresholds.get(k, self.threshold) for k in keys])
+
+    def severity(self, scores: np.ndarray, keys: Sequence[str]) -> np.ndarray:
+        """Severity of each score ``(N,)`` against its group's tail (else the global one)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        out = self.tail.severity(scores)
+        for key, tail in self.group_tails.items():
+            sel = np.array([k == key for k in keys], dtype=bool)
+            if sel.any():
+                out[sel] = tail.severity(scores[sel])
+        return out
+
+
+def fit_alarm_rule(
+    normal_scores: np.ndarray,
+    normal_keys: Sequence[str],
+    cfg: ThresholdConfig,
+    *,
+    anomalous_scores: np.ndarray | None = None,
+    anomalous_keys: Sequence[str] = (),
+) -> AlarmRule:
+    """Fit the rule of the module doc.
+
+    Args:
+        normal_scores: ``(n,)`` held-out normal scores; normal_keys: their group keys.
+        cfg: ``threshold.*`` settings.
+        anomalous_scores: ``(m,)`` scores of labelled validation anomalies (``method=f1``);
+            anomalous_keys: their group keys.
+    """
+    normal_scores = np.asarray(normal_scores, dtype=np.float64)
+    bad = np.zeros(0) if anomalous_scores is None else np.asarray(anomalous_scores, float)
+    keys, bad_keys = np.asarray(normal_keys, dtype=object), np.asarray(anomalous_keys, object)
+    rule = AlarmRule(_threshold(normal_scores, bad, cfg, "all"), NormalTail.fit(normal_scores))
+    if not cfg.per:
+        return rule
+    for key in sorted(set(keys.tolist())):
+        group = normal_scores[keys == key]
+        if not key or group.size < cfg.min_group_windows:
+            continue
+        rule.group_thresholds[key] = _threshold(group, bad[bad_keys == key], cfg, repr(key))
+        rule.group_tails[key] = NormalTail.fit(group)
+    return rule
+
+
+def _threshold(normal: np.ndarray, bad: np.ndarray, cfg: ThresholdConfig, group: str) -> float:
+    far = false_alarm_threshold(normal, target_far=cfg.false_alarm_rate)
+    if cfg.method != "f1":
+        return far
+    if bad.size == 0:
+        logger.warning(
+            "threshold.method=f1 but the validation set has no anomalies%s; using the "
+            "false-alarm threshold (give labelled split=val rows with label=1)",
+            "" if group == "all" else f" of group {group}",
+        )
+        return far
+    labels = np.r_[np.zeros(normal.size), np.ones(bad.size)]
+    return f1_optimal_threshold(labels, np.r_[normal, bad])

@@ -1,0 +1,87 @@
+"""The alarm rule shared by every model (anomaly_diffusion/calibration.py): per-group
+thresholds *and* severity tails, per-group F1 thresholds, and the baselines on the same rule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from anomaly_diffusion.baselines.detector import BaselineDetector
+from anomaly_diffusion.calibration import fit_alarm_rule, group_key
+from anomaly_diffusion.config import FeatureConfig, ThresholdConfig
+from anomaly_diffusion.data.dataset import Item
+from anomaly_diffusion.data.windows import Window
+from anomaly_diffusion.detector import DetectorConfig
+from anomaly_diffusion.metrics.thresholds import false_alarm_threshold
+
+
+def _two_groups(rng, n=300):
+    """Group ``quiet`` scores ~N(0, 1), group ``loud`` ~N(10, 1): one global rule fits neither."""
+    scores = np.r_[rng.normal(0, 1, n), rng.normal(10, 1, n)]
+    keys = ["quiet"] * n + ["loud"] * n
+    return scores, keys
+
+
+def test_each_group_gets_its_own_threshold_and_severity_tail():
+    scores, keys = _two_groups(np.random.default_rng(0))
+    rule = fit_alarm_rule(scores, keys, ThresholdConfig(per="asset", min_group_windows=20))
+    assert rule.group_thresholds["quiet"] == false_alarm_threshold(scores[:300], target_far=0.01)
+    assert rule.group_thresholds["loud"] == false_alarm_threshold(scores[300:], target_far=0.01)
+    # a score of 10 is typical of 'loud' and far beyond anything 'quiet' does
+    sev = rule.severity(np.array([10.0, 10.0, 1.0]), ["loud", "quiet", "unseen"])
+    assert 0.3 < sev[0] < 0.7 and sev[1] > 0.999
+    assert sev[2] == pytest.approx(rule.tail.severity(np.array([1.0]))[0])  # global fallback
+    # the issue #15 bug: with the global tail, 'loud' normals all looked severe
+    assert rule.tail.severity(np.array([10.0]))[0] > 0.7
+    # too few windows: no group of its own
+    few = fit_alarm_rule(scores, keys, ThresholdConfig(per="asset", min_group_windows=301))
+    assert few.group_thresholds == {} and few.group_tails == {}
+    assert np.isscalar(few.thresholds(["loud"]))
+
+
+def test_f1_thresholds_are_fit_per_group_from_that_groups_anomalies():
+    rng = np.random.default_rng(1)
+    scores, keys = _two_groups(rng)
+    bad = np.r_[rng.normal(4.5, 0.3, 30), rng.normal(14.5, 0.3, 30)]
+    bad_keys = ["quiet"] * 30 + ["loud"] * 30
+    cfg = ThresholdConfig(per="asset", method="f1")
+    rule = fit_alarm_rule(scores, keys, cfg, anomalous_scores=bad, anomalous_keys=bad_keys)
+    assert 3.0 < rule.group_thresholds["quiet"] < 4.5  # between its normals and anomalies
+    assert 13.0 < rule.group_thresholds["loud"] < 14.5
+    # a group without anomalies keeps its false-alarm threshold
+    only_loud = fit_alarm_rule(
+        scores, keys, cfg, anomalous_scores=bad[30:], anomalous_keys=bad_keys[30:]
+    )
+    assert only_loud.group_thresholds["quiet"] == false_alarm_threshold(
+        scores[:300], target_far=0.01
+    )
+
+
+def _windows(rng, n, asset, level):
+    return [
+        Window(
+            features=(level + 0.05 * rng.normal(size=(1, 8, 8))).astype(np.float32),
+            item=Item(f"/plant/{asset}/{i}.png", asset=asset),
+        )
+        for i in range(n)
+    ]
+
+
+def test_baselines_follow_threshold_per_like_the_diffusion_model():
+    rng = np.random.default_rng(2)
+    cfg = DetectorConfig("camera", features=FeatureConfig(kind="frame", image_size=(8, 8)))
+    cfg = replace(cfg, threshold=ThresholdConfig(per="asset", min_group_windows=10))
+    det = BaselineDetector("pca", cfg)
+    det.fit(_windows(rng, 40, "a", 0.3) + _windows(rng, 40, "b", 0.7))
+    det.calibrate(_windows(rng, 30, "a", 0.3) + _windows(rng, 30, "b", 0.7))
+    assert set(det.rule_.group_thresholds) == set(det.rule_.group_tails) == {"a", "b"}
+    test = _windows(rng, 3, "a", 0.3) + _windows(rng, 3, "b", 0.7)
+    result = det.score(test)
+    expected = [det.rule_.group_thresholds[group_key(w.item, "asset")] for w in test]
+    np.testing.assert_array_equal(result.threshold, expected)
+    np.testing.assert_allclose(
+        result.severity, det.rule_.severity(result.scores, ["a"] * 3 + ["b"] * 3)
+    )
+    assert det.threshold_ == det.rule_.threshold and det.normal_tail_ is det.rule_.tail
