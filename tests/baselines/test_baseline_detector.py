@@ -39,7 +39,8 @@ def test_baselines_separate_a_bright_spot(name):
     # reconstruction baselines see the spot at once; random axis splits of a forest over
     # 256 pixels find it less reliably
     assert auroc >= (0.9 if name == "isolation_forest" else 0.99)
-    assert np.mean(normal.scores > det.threshold_) <= 0.1
+    # calibrated on 100 normals at 1 %: P(3 or more false alarms among 50) is about 1 %
+    assert np.sum(normal.scores > det.threshold_) <= 2
     if name != "isolation_forest":
         assert spots.is_anomaly.all()
     assert normal.maps[0].shape == (16, 16) and normal.network_evals_per_item == 0

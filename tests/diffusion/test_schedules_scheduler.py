@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -40,6 +41,21 @@ def test_cosine_betas_range():
     assert betas[-1].item() == pytest.approx(0.999)
     # small at the start (Nichol & Dhariwal: beta_1 is tiny)
     assert betas[0].item() < 1e-3
+
+
+def test_cosine_schedule_reproduces_improved_ddpm_alpha_bar_values():
+    """Known answers from the paper's formula, written out independently:
+    abar(t) = f(t) / f(0), f(t) = cos^2(((t / T) + s) / (1 + s) * pi / 2), s = 0.008."""
+
+    def f(t: float) -> float:
+        return math.cos((t / T + 0.008) / 1.008 * math.pi / 2) ** 2
+
+    abar = alphas_cumprod_from(cosine_betas(T))
+    for t in (1, 10, 100, 250, 500, 750, 900, 990):
+        assert abar[t].item() == pytest.approx(f(t) / f(0), rel=1e-9), t
+    assert abar[500].item() == pytest.approx(0.4938, abs=1e-4)  # half way: about one half
+    # the linear schedule of DDPM (1e-4 .. 0.02) keeps far less signal at t = 500
+    assert alphas_cumprod_from(linear_betas(T))[500].item() == pytest.approx(0.0786, abs=1e-3)
 
 
 @pytest.mark.parametrize("betas", [linear_betas(T), cosine_betas(T), linear_betas(10)])
