@@ -21,7 +21,7 @@ from anomaly_diffusion.metrics.thresholds import f1_optimal_threshold, false_ala
 from anomaly_diffusion.scoring_config import ThresholdConfig
 
 logger = logging.getLogger(__name__)
-__all__ = ["AlarmRule", "fit_alarm_rule", "group_key"]
+__all__ = ["AlarmRule", "fit_alarm_rule", "group_key", "held_out_resolution"]
 
 
 def group_key(item, per: str | None) -> str:
@@ -110,3 +110,42 @@ def _threshold(normal: np.ndarray, bad: np.ndarray, cfg: ThresholdConfig, group:
         return far
     labels = np.r_[np.zeros(normal.size), np.ones(bad.size)]
     return f1_optimal_threshold(labels, np.r_[normal, bad])
+
+
+def held_out_resolution(n_windows: int, n_units: int, rate: float) -> dict:
+    """How far a held-out set can back a false-alarm target.
+
+    The split-conformal guarantee of :func:`false_alarm_threshold` counts exchangeable held-out
+    *units* (files or recording segments: windows of one unit are correlated), and a rate
+    ``rate`` needs at least ``ceil(1 / rate) - 1`` of them (99 for 1 %). Below that the threshold
+    is extrapolated with the normal tail, or rests on correlated windows, and the realised rate
+    can be far from the target.
+
+    Returns:
+        ``{"windows", "units", "units_needed", "resolved", "note"}``; ``note`` is the log and
+        model-card sentence, empty when resolved.
+    """
+    needed = int(np.ceil(1.0 / rate - 1e-9)) - 1
+    resolved = n_units >= needed
+    note = ""
+    if not resolved:
+        note = (
+            f"the held-out normal data ({n_windows} window(s) from {n_units} file(s)/segment(s)) "
+            f"cannot resolve a {100 * rate:g} % false-alarm rate: that needs >= {needed} "
+            "independent held-out files or segments; the threshold "
+            + (
+                "is extrapolated from the normal tail"
+                if n_windows < needed
+                else "rests on correlated windows"
+            )
+            + " and the realised rate may differ from the target; add normal files (or longer "
+            "recordings cut into segments), raise data.val_fraction, or set "
+            "threshold.false_alarm_rate to a rate it can resolve"
+        )
+    return {
+        "windows": int(n_windows),
+        "units": int(n_units),
+        "units_needed": needed,
+        "resolved": bool(resolved),
+        "note": note,
+    }

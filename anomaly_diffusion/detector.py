@@ -18,7 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from anomaly_diffusion.calibration import AlarmRule, fit_alarm_rule, group_key
+from anomaly_diffusion.calibration import (
+    AlarmRule,
+    fit_alarm_rule,
+    group_key,
+    held_out_resolution,
+)
 from anomaly_diffusion.config import ScoringConfig
 from anomaly_diffusion.data.conditions import ConditionEncoder
 from anomaly_diffusion.data.windows import Window
@@ -97,6 +102,7 @@ class DiffusionAnomalyDetector:
         self.train_result_: TrainResult | None = None
         self.calibrated_scoring_: ScoringConfig | None = None
         self.calibration_items_: list[dict] = []
+        self.calibration_resolution_: dict | None = None
 
     def fit(
         self,
@@ -251,6 +257,11 @@ class DiffusionAnomalyDetector:
         )
         self.threshold_, self.normal_tail_ = rule.threshold, rule.tail
         self.group_thresholds_, self.group_tails_ = rule.group_thresholds, rule.group_tails
+        self.calibration_resolution_ = held_out_resolution(
+            len(normal), len(self.calibration_items_), cfg.false_alarm_rate
+        )
+        if note := self.calibration_resolution_["note"]:
+            logger.warning("threshold: %s", note)
         return self
 
     def _cross_fit_scores(self, raw: list[np.ndarray], mode: str) -> np.ndarray:

@@ -85,6 +85,7 @@ def save_detector(detector: DiffusionAnomalyDetector, path: str | Path) -> Path:
             for k, t in detector.group_tails_.items()
         },
         "calibration_items": detector.calibration_items_,
+        "calibration_resolution": detector.calibration_resolution_,
         "format_version": 1,
     }
     (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
@@ -141,6 +142,7 @@ def load_detector_files(
     calibrated = detector.threshold_ is not None
     detector.calibrated_scoring_ = detector.config.scoring if calibrated else None
     detector.calibration_items_ = list(meta.get("calibration_items") or [])
+    detector.calibration_resolution_ = meta.get("calibration_resolution")
     sizes = meta.get("source_sizes")
     detector.source_sizes_ = None if sizes is None else (tuple(sizes[0]), tuple(sizes[1]))
     lengths = meta.get("input_lengths")  # models saved before it: no check

@@ -22,12 +22,19 @@ _SHOWN = (
 
 
 def model_card(
-    cfg: TrainJobConfig, metrics: dict[str, Any], *, commit: str | None, counts: dict[str, int]
+    cfg: TrainJobConfig,
+    metrics: dict[str, Any],
+    *,
+    commit: str | None,
+    counts: dict[str, int],
+    resolution: dict | None = None,
 ) -> str:
     """Markdown card for the registry: data, configuration, metrics, commit.
 
     Args:
         counts: ``{"train files": n, "validation files": n, "test files": n}``.
+        resolution: What the held-out set can back
+            (:func:`~anomaly_diffusion.calibration.held_out_resolution`).
     """
     det = cfg.detector
     data = cfg.data.manifest or cfg.data.root
@@ -58,6 +65,7 @@ def model_card(
         f"normal data ({det.threshold.method}"
         + (f", per {det.threshold.per}" if det.threshold.per else "")
         + ")",
+        *_resolution_lines(resolution),
         "",
         "## Test metrics",
         "",
@@ -75,6 +83,18 @@ def model_card(
                 else f"| {label} | {value} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _resolution_lines(res: dict | None) -> list[str]:
+    if not res:
+        return []
+    head = (
+        f"- calibration: {res['windows']} held-out normal window(s) from {res['units']} "
+        f"file(s)/segment(s); the target needs >= {res['units_needed']}"
+    )
+    if res["resolved"]:
+        return [head + ": resolved"]
+    return [head + f": **not resolved**: {res['note']}"]
 
 
 def _false_alarms(m: dict[str, Any]) -> str:

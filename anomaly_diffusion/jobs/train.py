@@ -92,6 +92,7 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
             cfg,
             metrics,
             commit=git_commit(),
+            resolution=detector.calibration_resolution_,
             counts={
                 "train files": len({it.path for it in fit_items}),
                 "validation files": len({it.path for it in val_items}),

@@ -352,6 +352,9 @@ def test_model_card_parity_gate_and_promote(cli, trained, workdir, plant):
     assert "## Data" in card and "## Test metrics" in card and "| AUROC |" in card
     assert "| false-alarm rate on normal test data | " in card
     assert " of 8; 95 % interval " in card  # 8 normal test frames: a wide interval
+    # 6 held-out frames cannot back a 1 % threshold, and the card says so
+    assert "- calibration: 6 held-out normal window(s) from 6 file(s)/segment(s)" in card
+    assert "**not resolved**" in card and "needs >= 99" in card
     assert client.get_model_version(name, "1").description == card
     # the first version of a name is the champion from the start (README's quickstart works)
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"

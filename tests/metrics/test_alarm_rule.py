@@ -85,3 +85,18 @@ def test_baselines_follow_threshold_per_like_the_diffusion_model():
         result.severity, det.rule_.severity(result.scores, ["a"] * 3 + ["b"] * 3)
     )
     assert det.threshold_ == det.rule_.threshold and det.normal_tail_ is det.rule_.tail
+
+
+def test_held_out_resolution_counts_units_not_windows():
+    from anomaly_diffusion.calibration import held_out_resolution
+
+    enough = held_out_resolution(120, 120, 0.01)
+    assert enough["resolved"] and enough["units_needed"] == 99 and enough["note"] == ""
+    # CWRU with the vibration preset: 2 windows from the one held-out segment
+    cwru = held_out_resolution(2, 1, 0.01)
+    assert not cwru["resolved"] and "extrapolated from the normal tail" in cwru["note"]
+    assert "2 window(s) from 1 file(s)/segment(s)" in cwru["note"]
+    # many windows from few files: correlated windows, still not resolved
+    few = held_out_resolution(500, 10, 0.01)
+    assert not few["resolved"] and "correlated windows" in few["note"]
+    assert held_out_resolution(20, 20, 0.05)["resolved"]  # 5 % needs 19
