@@ -21,7 +21,10 @@ from anomaly_diffusion.metrics.thresholds import f1_optimal_threshold, false_ala
 from anomaly_diffusion.scoring_config import ThresholdConfig
 
 logger = logging.getLogger(__name__)
-__all__ = ["AlarmRule", "fit_alarm_rule", "group_key", "held_out_resolution"]
+__all__ = ["AlarmRule", "fit_alarm_rule", "group_key", "held_out_resolution", "split_held_out"]
+
+MIN_SPLIT_WINDOWS = 4
+"""Windows each side of :func:`split_held_out` needs (tuning and map statistics need 4)."""
 
 
 def group_key(item, per: str | None) -> str:
@@ -149,3 +152,40 @@ def held_out_resolution(n_windows: int, n_units: int, rate: float) -> dict:
         "resolved": bool(resolved),
         "note": note,
     }
+
+
+def _unit(window) -> tuple[str, str, str]:
+    it = window.item
+    return (it.path, repr(it.start_s), repr(it.end_s))
+
+
+def split_held_out(windows: Sequence, *, share: float, seed: int) -> tuple[list, list]:
+    """Held-out normal windows -> ``(tune, calibrate)``: the data that chooses the scoring
+    settings never sets the threshold (a threshold from the data that picked the settings is
+    optimistic).
+
+    Whole units (files / recording segments) go to one side, ``share`` of them (at random,
+    ``seed``) to tuning. With too few units for both sides to get ``MIN_SPLIT_WINDOWS``
+    windows, the windows are cut in time instead (the later ones calibrate: they stand for the
+    future); with too few windows for that, both share all of them, with a warning.
+    """
+    windows = list(windows)
+    units = sorted({_unit(w) for w in windows})
+    rng = np.random.default_rng(seed)
+    n_tune = round(share * len(units))
+    if 0 < n_tune < len(units):
+        chosen = {units[i] for i in rng.permutation(len(units))[:n_tune]}
+        tune = [w for w in windows if _unit(w) in chosen]
+        calibrate = [w for w in windows if _unit(w) not in chosen]
+        if min(len(tune), len(calibrate)) >= MIN_SPLIT_WINDOWS:
+            return tune, calibrate
+    ordered = sorted(windows, key=lambda w: (_unit(w), w.start_s or 0.0))
+    cut = round(share * len(ordered))
+    if min(cut, len(ordered) - cut) >= MIN_SPLIT_WINDOWS:
+        return ordered[:cut], ordered[cut:]
+    logger.warning(
+        "tune: %d held-out normal window(s) are too few to tune on some and calibrate on the "
+        "others; both use all of them, so the threshold may be optimistic (add normal data)",
+        len(windows),
+    )
+    return windows, windows

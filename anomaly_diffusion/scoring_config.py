@@ -139,6 +139,8 @@ class TuneConfig:
         map_types, normalizations, smoothing_sigmas, aggregations: The grid searched.
         per_kind: Synthetic anomalies per kind; strength: their amplitude (feature std units).
         n_repeats: Noise draws while searching (``None``: the scoring config's).
+        share: Share of the held-out normal files / segments that choose the settings; the
+            others set the threshold (:func:`~anomaly_diffusion.calibration.split_held_out`).
         draws: Noise draws per item to choose from (``scoring.n_repeats``; empty: keep the
             scoring config's). Every candidate is searched with each; the fewest draws whose
             best synthetic-anomaly AUROC is within one standard error of the overall best are
@@ -155,8 +157,13 @@ class TuneConfig:
     strength: float = 3.0
     n_repeats: int | None = None
     draws: tuple[int, ...] = ()
+    share: float = 0.5
 
     def __post_init__(self) -> None:
+        _check(
+            0 < self.share < 1,
+            f"tune.share={self.share} must be in (0, 1): the held-out share that tunes",
+        )
         _check(
             all(d >= 1 for d in self.draws),
             f"tune.draws={list(self.draws)} must be noise draw counts >= 1, e.g. [1, 2]",

@@ -34,7 +34,7 @@ from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.jobs.configs import TrainJobConfig
 from anomaly_diffusion.jobs.evaluation import evaluate_windows
 from anomaly_diffusion.metrics import bootstrap_auroc_ci
-from anomaly_diffusion.scoring.chooser import choose_scoring
+from anomaly_diffusion.scoring.chooser import tune_then_calibrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diagnosis_check import diagnosis_by_file, diagnosis_section
@@ -206,10 +206,8 @@ def run_case(case: Case, seed: int) -> dict:
     det = DiffusionAnomalyDetector(cfg).fit(fit_w, seed=seed)
     val_w, _ = load_windows(val_items, expected_rate=det.sample_rate_, **read)
     test_w, _ = load_windows(test, expected_rate=det.sample_rate_, **read)
-    if case.tune is not None:  # what `train` does when the preset tunes by default
-        chosen = choose_scoring(det, val_w, case.tune, seed=seed).scoring
-        det.config = replace(det.config, scoring=chosen)
-    det.calibrate(val_w, seed=seed)
+    # what `train` does: with the preset's tuning, half the held-out files tune, half calibrate
+    _, cal_w = tune_then_calibrate(det, val_w, case.tune, seed=seed)
     metrics, result = evaluate_windows(det, test_w, seed=seed)
     labels = np.array([w.label for w in test_w])
     ci = bootstrap_auroc_ci(labels, result.scores, n_boot=500, rng=np.random.default_rng(seed))
@@ -242,7 +240,7 @@ def run_case(case: Case, seed: int) -> dict:
     if case.variants:
         rows.append(tuned_row(det, val_w, test_w, labels, seed, rows[0]))
     if case.public and case.detector.modality == "acoustic":
-        rows += scoring_rows(det, val_w, test_w, labels, seed, rows[0])
+        rows += scoring_rows(det, cal_w, test_w, labels, seed, rows[0])
     if case.public and case.variants:
         rows += reference_rows(det, test_w, labels, result.scores, seed, budget_s=150.0)
     footprint = {}
@@ -255,7 +253,7 @@ def run_case(case: Case, seed: int) -> dict:
         "rows": rows,
         "n": (len(fit_w), len(val_w), len(test_w)),
         "detector": det,
-        "val_windows": val_w,  # to recalibrate for other scoring settings
+        "val_windows": cal_w,  # to recalibrate for other scoring settings
         "per_file": per_file_auroc(test_w, result.scores) if case.manifest else None,
         "diagnosis": diagnosis_by_file(det, test_w, result) if case.manifest else None,
     }

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 from anomaly_diffusion.config import TuneConfig
 from anomaly_diffusion.jobs.evaluation import evaluate_windows
 from anomaly_diffusion.metrics import bootstrap_auroc_ci
-from anomaly_diffusion.scoring.chooser import choose_scoring
+from anomaly_diffusion.scoring.chooser import tune_then_calibrate
 
 logger = logging.getLogger("bench")
 REFERENCE = {"t_start": 250, "n_steps": 250, "n_repeats": 1}
@@ -41,10 +41,9 @@ def tuned_row(det, val_w, test_w, labels, seed: int, base_row: dict) -> dict:
     (search with one noise draw; the chosen settings score with the preset's draws)."""
     tuned = copy.deepcopy(det)
     start = time.perf_counter()
-    result = choose_scoring(tuned, val_w, TuneConfig(n_repeats=1), seed=seed)
+    # as `train`: half the held-out files tune, the other half calibrate
+    result, _ = tune_then_calibrate(tuned, val_w, TuneConfig(n_repeats=1), seed=seed)
     tune_s = time.perf_counter() - start
-    tuned.config = replace(tuned.config, scoring=result.scoring)
-    tuned.calibrate(val_w, seed=seed)
     metrics, scored = evaluate_windows(tuned, test_w, seed=seed)
     s = result.scoring
     return {

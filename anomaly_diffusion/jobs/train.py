@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from anomaly_diffusion.jobs.evaluation import empty_metrics, evaluate_windows
 from anomaly_diffusion.jobs.maps import write_maps
 from anomaly_diffusion.jobs.model_card import model_card
 from anomaly_diffusion.reports.evaluation_plots import save_evaluation_plots
-from anomaly_diffusion.scoring.chooser import choose_scoring
+from anomaly_diffusion.scoring.chooser import tune_then_calibrate
 from anomaly_diffusion.training.loop import CheckpointPlan
 
 logger = logging.getLogger(__name__)
@@ -206,12 +205,18 @@ def _fit(
             "no held-out normal windows to calibrate the threshold; add training files "
             "or raise data.val_fraction"
         )
-    if cfg.tune.enabled:
-        _tune(cfg, detector, val_windows, tracker)
     anomalous_windows, _ = read_windows(
         detector, val_anomalous, desc="reading validation anomalies", cache=cache
     )
-    detector.calibrate(val_windows, seed=cfg.seed, anomalous=anomalous_windows)
+    tuned, _ = tune_then_calibrate(
+        detector,
+        val_windows,
+        cfg.tune if cfg.tune.enabled else None,
+        seed=cfg.seed,
+        anomalous=anomalous_windows,
+    )
+    if tuned is not None:
+        _log_tuning(cfg, detector, tuned, tracker)
     metrics = empty_metrics()
     metrics.update(
         threshold=detector.threshold_,
@@ -228,11 +233,9 @@ def _fit(
     return detector, metrics
 
 
-def _tune(cfg: TrainJobConfig, detector, val_windows, tracker) -> None:
-    """Choose the scoring settings from held-out normals + synthetic anomalies; log the choice
-    (params ``tune.chosen.*``, metric ``tune_synthetic_auroc``, artifact ``tune.csv``)."""
-    result = choose_scoring(detector, val_windows, cfg.tune, seed=cfg.seed)
-    detector.config = replace(detector.config, scoring=result.scoring)
+def _log_tuning(cfg: TrainJobConfig, detector, result, tracker) -> None:
+    """Log the label-free choice (params ``tune.chosen.*``, metric ``tune_synthetic_auroc``,
+    artifact ``tune.csv``)."""
     best = max(r["auroc"] for r in result.table)
     chosen = ("t_start", "map_type", "map_normalization", "smoothing_sigma", "aggregation")
     chosen += ("n_repeats",) if cfg.tune.draws else ()

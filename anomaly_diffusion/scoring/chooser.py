@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from anomaly_diffusion.calibration import split_held_out
 from anomaly_diffusion.config import ScoringConfig, TuneConfig
 from anomaly_diffusion.data.anomalies import inject, kinds_for
 from anomaly_diffusion.data.windows import Window
@@ -164,6 +165,22 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
         len(rows),
     )
     return TuneResult(scoring=chosen, table=rows, n_normal=len(neg), n_synthetic=len(anomalies))
+
+
+def tune_then_calibrate(
+    detector, held_out: list[Window], tune: TuneConfig | None, *, seed: int = 0, anomalous=()
+) -> tuple[TuneResult | None, list[Window]]:
+    """What ``train`` does with the held-out normals: with ``tune``, one share of them
+    (:func:`~anomaly_diffusion.calibration.split_held_out`) chooses the scoring settings and
+    the rest calibrates the threshold; without, all of them calibrate. Returns the tuning
+    result (or ``None``) and the windows the threshold was fit on."""
+    result, calibrate = None, list(held_out)
+    if tune is not None:
+        tune_windows, calibrate = split_held_out(held_out, share=tune.share, seed=seed)
+        result = choose_scoring(detector, tune_windows, tune, seed=seed)
+        detector.config = replace(detector.config, scoring=result.scoring)
+    detector.calibrate(calibrate, seed=seed, anomalous=anomalous)
+    return result, calibrate
 
 
 def _best(rows: list[dict]) -> dict:

@@ -100,3 +100,29 @@ def test_held_out_resolution_counts_units_not_windows():
     few = held_out_resolution(500, 10, 0.01)
     assert not few["resolved"] and "correlated windows" in few["note"]
     assert held_out_resolution(20, 20, 0.05)["resolved"]  # 5 % needs 19
+
+
+def test_tuning_and_calibration_get_disjoint_held_out_files(caplog):
+    from anomaly_diffusion.calibration import split_held_out
+
+    def win(path, start=None):
+        return Window(
+            features=np.zeros((1, 2, 2), np.float32), item=Item(path), start_s=start, end_s=None
+        )
+
+    files = [win(f"/h/{i}.wav", s) for i in range(10) for s in (0.0, 1.0)]  # 2 windows a file
+    tune, calibrate = split_held_out(files, share=0.5, seed=0)
+    tune_files = {w.item.path for w in tune}
+    assert len(tune_files) == 5 and not tune_files & {w.item.path for w in calibrate}
+    assert len(tune) + len(calibrate) == 20
+    assert split_held_out(files, share=0.5, seed=0) == (tune, calibrate)  # seeded
+    # one long held-out segment: cut in time, the later windows calibrate (the "future")
+    one = [win("/h/long.wav", float(t)) for t in range(20)]
+    early, late = split_held_out(one[::-1], share=0.5, seed=0)
+    assert [w.start_s for w in early] == list(range(10))
+    assert [w.start_s for w in late] == list(range(10, 20))
+    # too few to split: both use all, and the log says so
+    few = one[:5]
+    with caplog.at_level("WARNING"):
+        assert split_held_out(few, share=0.5, seed=0) == (few, few)
+    assert "threshold may be optimistic" in caplog.text
