@@ -43,8 +43,15 @@ def test_train_writes_metrics_model_and_figures(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
     assert set(METRIC_KEYS) <= set(metrics)
     assert metrics["auroc"] >= 0.9  # spots and scratches on a regular texture are easy
-    # a 1 % threshold: two or more false alarms among 8 normal images has probability 0.3 %
-    assert round(metrics["false_alarm_rate"] * 8) <= 1
+    # 6 held-out normals cannot resolve 1 % (the card says so): the threshold lies beyond
+    # their highest score, which a fresh normal image exceeds with probability <= 1/7; 4 or
+    # more false alarms among 8 normal images then have probability 2 %
+    from anomaly_diffusion.detector import load_detector
+
+    det = load_detector(trained / "model")
+    assert det.threshold_ > det.normal_tail_.scores.max()
+    assert not det.calibration_resolution_["resolved"]
+    assert round(metrics["false_alarm_rate"] * 8) <= 3
     assert metrics["threshold"] > 0
     assert metrics["pixel_auroc"] > 0.8
     assert set(metrics["auroc_by_defect"]) == {"scratch", "spot"}
