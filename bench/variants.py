@@ -105,7 +105,8 @@ def reference_rows(det, test_w, labels, default_scores, seed: int, budget_s: flo
     parts = []
     start = time.perf_counter()
     for pair in pairs:
-        parts.append(ref.score([test_w[i] for i in pair], seed=seed).scores)
+        # scores only (no threshold: AUROC needs none, and it was calibrated for the preset)
+        parts.append(ref.score_maps(ref.raw_maps([test_w[i] for i in pair], seed=seed)).scores)
         done.extend(int(i) for i in pair)
         if len(done) >= 2 * MIN_PER_CLASS and time.perf_counter() - start >= budget_s:
             break
