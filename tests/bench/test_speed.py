@@ -3,8 +3,6 @@ speed section (small sizes; correctness only, not timings)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from bench_modules import load_bench_module
 from torch import nn
 
 from anomaly_diffusion.config import FeatureConfig, ScoringConfig
@@ -21,18 +20,7 @@ from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.diffusion.unet import UNet, UNetConfig
 from anomaly_diffusion.features.normalization import fit_normalization
 
-
-def _load_speed():
-    """bench/ is not a package on the test path: load bench/speed.py from its file."""
-    path = Path(__file__).resolve().parents[2] / "bench" / "speed.py"
-    spec = importlib.util.spec_from_file_location("bench_speed", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-speed = _load_speed()
+speed = load_bench_module("speed")
 TINY = UNetConfig(base_channels=8, channel_mults=(1, 2), groups=4)
 RATE = 16_000
 

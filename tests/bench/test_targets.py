@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
+from bench_modules import load_bench_module
 
-def _load_targets():
-    """bench/ is not a package on the test path: load bench/targets.py from its file."""
-    path = Path(__file__).resolve().parents[2] / "bench" / "targets.py"
-    spec = importlib.util.spec_from_file_location("bench_targets", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-targets = _load_targets()
+targets = load_bench_module("targets")
 
 
 def _row(method: str, auroc: float, ci=None, **extra) -> dict:
