@@ -1,8 +1,8 @@
 """Peak memory of the ``score`` job on inputs too large to hold whole: a 10-million-row sensor
-table (CSV) and a 2 GB WAV, the WAV scored by every preset's model (issue #14: the acoustic
-clip model used to turn it into one spectrogram; the camera and process models must refuse it
-quickly). Each job runs as its own process through the real CLI; its peak resident memory is
-read with GNU ``time -f %M``. Target (issue #4): under 1.5 GB.
+table (CSV), a 2 GB vibration ``.npy`` and a 2 GB WAV, the WAV scored by every preset's model
+(issue #14: the acoustic clip model used to turn it into one spectrogram; the camera and process
+models must refuse it without reading it). Each job runs as its own process through the real
+CLI; its peak resident memory is read with GNU ``time -f %M``. Target (issue #4): under 1.5 GB.
 
 Run alone: ``python bench/streaming.py`` (used by ``bench/run.py`` for BENCHMARKS.md).
 """
@@ -88,6 +88,22 @@ def write_big_wav(path: Path, n_bytes: int, *, block: int = 1 << 24) -> Path:
     return path
 
 
+def write_big_npy(path: Path, n_bytes: int, *, block: int = 1 << 24) -> Path:
+    """A float32 ``.npy`` vector of ``n_bytes``: the same shaft line plus noise, written
+    block by block through a memory map (no rate in the file: score with ``sample_rate=``)."""
+    n = n_bytes // 4
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n,))
+    rng = np.random.default_rng(0)
+    for start in range(0, n, block):
+        t = (start + np.arange(min(block, n - start))) / WAV_RATE
+        out[start : start + t.size] = 0.3 * np.sin(2 * np.pi * 120 * t) + 0.05 * rng.normal(
+            size=t.size
+        )
+    out.flush()
+    del out
+    return path
+
+
 def _train_data(root: Path) -> dict[str, Path]:
     """Small normal training sets in the dataset layout: tables, 2-min WAVs, 10-s WAV clips,
     gray PNG frames."""
@@ -133,14 +149,17 @@ def measure(rows: int = 10_000_000, wav_bytes: int = 2 * 1024**3) -> list[dict]:
         data = _train_data(work / "train")
         table = write_big_table(work / "big.csv", rows)
         wav = write_big_wav(work / "big.wav", wav_bytes)
+        npy = write_big_npy(work / "big.npy", wav_bytes)
+        rate = (f"sample_rate={WAV_RATE}",)
         cases = (
-            ("sensor table (CSV), process model", data["tables"], TABLE_JOB, table),
-            ("WAV (16-bit, 16 kHz), vibration model (8-s windows)", data["wavs"], WAV_JOB, wav),
-            ("same WAV, acoustic preset (a model of 10-s clips)", data["clips"], CLIP_JOB, wav),
-            ("same WAV, camera preset (refused)", data["frames"], CAMERA_JOB, wav),
-            ("same WAV, process model (refused)", data["tables"], PROCESS_JOB, wav),
+            ("sensor table (CSV), process model", data["tables"], TABLE_JOB, table, ()),
+            ("vibration `.npy` (float32), vibration model", data["wavs"], WAV_JOB, npy, rate),
+            ("WAV (16-bit, 16 kHz), vibration model (8-s windows)", data["wavs"], WAV_JOB, wav, ()),
+            ("same WAV, acoustic preset (a model of 10-s clips)", data["clips"], CLIP_JOB, wav, ()),
+            ("same WAV, camera preset (refused)", data["frames"], CAMERA_JOB, wav, ()),
+            ("same WAV, process model (refused)", data["tables"], PROCESS_JOB, wav, ()),
         )
-        for k, (name, train_root, job, big) in enumerate(cases):
+        for k, (name, train_root, job, big, extra) in enumerate(cases):
             run_dir = work / f"run_{k}"
             _peak_mb(
                 [
@@ -163,6 +182,7 @@ def measure(rows: int = 10_000_000, wav_bytes: int = 2 * 1024**3) -> list[dict]:
                     "maps=none",
                     f"output={work / 'scores.parquet'}",
                     "tracking.enabled=false",
+                    *extra,
                 ],
                 work,
             )
@@ -172,10 +192,7 @@ def measure(rows: int = 10_000_000, wav_bytes: int = 2 * 1024**3) -> list[dict]:
                     "input": name,
                     "size_mb": big.stat().st_size / 1024**2,
                     "rows": rows if big.suffix == ".csv" else None,
-                    "duration_h": (
-                        rows / TABLE_RATE if big.suffix == ".csv" else wav_bytes / 2 / WAV_RATE
-                    )
-                    / 3600,
+                    "duration_h": _duration_s(big, rows, wav_bytes) / 3600,
                     "windows": int(scored["error"].isna().sum()),
                     "failed": int(scored["error"].notna().sum()),
                     "refusal": next(iter(scored["error"].dropna()), None),
@@ -185,6 +202,12 @@ def measure(rows: int = 10_000_000, wav_bytes: int = 2 * 1024**3) -> list[dict]:
                 }
             )
     return results
+
+
+def _duration_s(path: Path, rows: int, n_bytes: int) -> float:
+    """Signal length (s) of a bench input: table rows, 16-bit WAV or float32 ``.npy``."""
+    per_sample = {".csv": None, ".wav": 2, ".npy": 4}[path.suffix]
+    return rows / TABLE_RATE if per_sample is None else n_bytes / per_sample / WAV_RATE
 
 
 def streaming_section(results: list[dict]) -> list[str]:

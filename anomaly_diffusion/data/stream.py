@@ -8,13 +8,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from anomaly_diffusion.config import FeatureConfig, SourceConfig
 from anomaly_diffusion.data.cache import FeatureCache
 from anomaly_diffusion.data.dataset import Item
 from anomaly_diffusion.data.long_recordings import clip_windows
-from anomaly_diffusion.data.windows import Window, extract_windows, recording_windows
+from anomaly_diffusion.data.windows import (
+    Window,
+    check_modality,
+    extract_windows,
+    recording_windows,
+)
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.features.windowing import window_bounds
 from anomaly_diffusion.ingest import read_recording
@@ -44,7 +50,8 @@ def item_windows(
         DataError: as :func:`~anomaly_diffusion.data.windows.extract_windows`; for a streamed
             file, possibly after its first windows were yielded (the message gives the time).
     """
-    span = _stream_span(item, features)
+    check_modality(item.path, features)
+    span = _stream_span(item, features, source)
     kwargs = {
         "source": source,
         "features": features,
@@ -79,8 +86,14 @@ def item_windows(
             yield window
 
 
-def _stream_span(item: Item, features: FeatureConfig) -> tuple[float, int, int] | None:
-    """``(rate, first, last)`` sample span of a streamable signal item, else ``None``."""
+def _stream_span(
+    item: Item, features: FeatureConfig, source: SourceConfig
+) -> tuple[float, int, int] | None:
+    """``(rate, first, last)`` sample span of a streamable signal item, else ``None``.
+
+    Streamable: audio files (rate and length from the header) and ``.npy`` vectors (length
+    from the header, rate from ``source.sample_rate``: the file carries none).
+    """
     suffix = Path(item.path).suffix.lower()
     if features.kind == "frame" or features.window_seconds is None:
         return None
@@ -88,11 +101,14 @@ def _stream_span(item: Item, features: FeatureConfig) -> tuple[float, int, int] 
         if suffix in AUDIO_SUFFIXES:
             info = sf.info(item.path)
             rate, n = float(info.samplerate), int(info.frames)
-        elif suffix == ".npy":
-            return None  # .npy carries no rate; segments are cheap (memory-mapped) anyway
+        elif suffix == ".npy" and source.sample_rate:
+            shape = np.load(item.path, mmap_mode="r", allow_pickle=False).shape
+            if sum(d > 1 for d in shape) != 1:
+                return None  # not one channel: the whole-file reader says so
+            rate, n = float(source.sample_rate), int(np.prod(shape))
         else:
             return None
-    except (sf.LibsndfileError, RuntimeError, OSError):
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError):
         return None  # the whole-file reader reports the problem
     first = round((item.start_s or 0.0) * rate)
     last = n if item.end_s is None else min(n, round(item.end_s * rate))

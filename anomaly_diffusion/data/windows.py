@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -21,8 +22,9 @@ from anomaly_diffusion.features.spectrogram import (
     stft_log_power,
 )
 from anomaly_diffusion.features.windowing import window_bounds
-from anomaly_diffusion.ingest import Recording, read_recording
+from anomaly_diffusion.ingest import Recording, modality_of, read_recording
 from anomaly_diffusion.ingest.image import read_image
+from anomaly_diffusion.ingest.video import VIDEO_SUFFIXES
 from anomaly_diffusion.metrics.localization import resize_masks
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ def extract_windows(
         DataError: unreadable file, wrong rate or channel count, recording shorter than one
             window, ...
     """
+    check_modality(item.path, features)
     rec = read_recording(
         item.path, source=source, start_s=item.start_s, end_s=item.end_s, asset=item.asset
     )
@@ -98,6 +101,35 @@ def extract_windows(
     )
 
 
+def check_modality(path: str, features: FeatureConfig) -> None:
+    """Refuse, from its file type alone, a file of another modality than the model's (an image
+    for a signal model, a signal or table for a camera model) before any byte of it is read:
+    a 2 GB WAV given to a camera model costs nothing.
+
+    Raises:
+        DataError: naming the file, its modality and the model's.
+    """
+    modality = modality_of(path)
+    if modality is None:
+        return  # the reader names the unsupported type
+    if features.kind == "frame" and modality != "camera":
+        kind = "sensor table" if modality == "process" else "signal"
+        raise DataError(
+            f"{path}: a {kind} file, but the model expects images (features.kind=frame); "
+            "score it with a model trained on that modality"
+        )
+    if features.kind != "frame" and modality == "camera":
+        is_video = Path(path).suffix.lower() in VIDEO_SUFFIXES
+        expects = {"stft": "vibration signals", "log_mel": "sound recordings"}.get(
+            features.kind, "sensor tables"
+        )
+        raise DataError(
+            f"{path}: {'a video' if is_video else 'an image'} file, but the model expects "
+            f"{expects} "
+            f"(features.kind={features.kind}); score it with a camera model"
+        )
+
+
 def recording_windows(
     rec: Recording,
     item: Item,
@@ -108,14 +140,7 @@ def recording_windows(
     expected_channels: int | None = None,
 ) -> list[Window]:
     """Windows of a recording already read (see :func:`extract_windows`)."""
-    if rec.kind in ("image", "video") and features.kind != "frame":
-        expects = {"stft": "vibration signals", "log_mel": "sound recordings"}.get(
-            features.kind, "sensor tables"
-        )
-        raise DataError(
-            f"{item.path}: a{'n' if rec.kind == 'image' else ''} {rec.kind} file, but the model "
-            f"expects {expects} (features.kind={features.kind}); score it with a camera model"
-        )
+    check_modality(item.path, features)
     if rec.kind == "image":
         windows = [_image_window(rec, item, features)]
     elif rec.kind == "video":
@@ -145,11 +170,6 @@ def _signal_windows(
     features: FeatureConfig,
     expected_rate: float | None,
 ) -> list[Window]:
-    if features.kind == "frame":
-        raise DataError(
-            f"{item.path}: a {rec.kind} file, but the model expects images "
-            "(features.kind=frame); score it with a model trained on that modality"
-        )
     if rec.kind == "table" and features.kind in ("stft", "log_mel"):
         rec = _table_as_signal(rec, source)
     rec = _check_rate(rec, source=source, expected_rate=expected_rate)
@@ -193,10 +213,16 @@ def _table_as_signal(rec: Recording, source: SourceConfig) -> Recording:
 def _check_rate(rec: Recording, *, source: SourceConfig, expected_rate: float | None) -> Recording:
     if expected_rate is None or abs(rec.rate - expected_rate) < 1e-6:
         return rec
-    if not source.resample or rec.kind == "table":
+    if rec.kind == "table":
+        raise DataError(
+            f"{rec.path}: rows every {1 / rec.rate:g} s ({rec.rate:g} Hz), the model expects "
+            f"{expected_rate:g} Hz; export the table at the model's interval, or train with "
+            "source.table_rate=<Hz> so that every table is resampled to one rate"
+        )
+    if not source.resample:
         raise DataError(
             f"{rec.path}: sample rate {rec.rate:g} Hz, model expects {expected_rate:g} Hz;"
-            " set source.resample=true"
+            " set resample=true (score) or source.resample=true (train)"
         )
     data = librosa.resample(rec.data, orig_sr=rec.rate, target_sr=expected_rate)
     scale = expected_rate / rec.rate

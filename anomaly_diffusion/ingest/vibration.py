@@ -54,7 +54,10 @@ def read_vibration(
     with _open_arrays(path) as arrays:
         rate = _rate_from(arrays) or sample_rate
         if rate is None:
-            raise DataError(f"{path}: no sample rate in the file; set source.sample_rate=<Hz>")
+            raise DataError(
+                f"{path}: no sample rate in the file; set source.sample_rate=<Hz> "
+                "(train) or sample_rate=<Hz> (score)"
+            )
         key = _choose_key(path, arrays, channel)
         signal = _vector(path, key, arrays[key])
         n = signal.shape[0]
@@ -65,7 +68,8 @@ def read_vibration(
                 f"{path}: segment [{start_s}, {end_s}] s is empty (file lasts "
                 f"{n / rate:.3f} s); fix start_s/end_s"
             )
-        data = np.asarray(signal[start:stop], dtype=np.float32)[None]
+        # A copy: a view would keep the whole memory map resident while windows are cut.
+        data = np.array(signal[start:stop], dtype=np.float32, copy=True)[None]
         units = _units_from(arrays)
     check_finite(path, data)
     return Recording(

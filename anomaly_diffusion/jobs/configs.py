@@ -126,6 +126,8 @@ class ScoreJobConfig:
         maps_dir: Folder for PNGs (default: ``<output stem>_maps`` beside the output).
         asset: Asset name for every input (``None``: each file's parent folder / manifest).
         resample: Resample signals whose rate differs from the model's (``None``: as trained).
+        sample_rate: Rate (Hz) of inputs that carry none (``.npy``, ``.npz``/``.mat`` without a
+            rate key); ``None``: the model's ``source.sample_rate``.
         condition_table: Operating conditions per file name, for conditioned models.
         since: ``last``: only files modified after the newest file the last finished score run
             of the same ``input`` saw (kept in MLflow); or a date/time (``2026-11-24``,
@@ -155,6 +157,7 @@ class ScoreJobConfig:
     maps_dir: str | None = None
     asset: str | None = None
     resample: bool | None = None
+    sample_rate: int | None = None
     condition_table: str | None = None
     scoring: ScoringOverrides = field(default_factory=ScoringOverrides)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)

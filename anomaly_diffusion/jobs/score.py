@@ -78,9 +78,14 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
             "output=<folder>/model  (uses the held-out normals saved with the model; "
             "normal=<folder> for others)"
         )
-    if cfg.resample is not None:
+    source_changes = {
+        k: v
+        for k, v in (("resample", cfg.resample), ("sample_rate", cfg.sample_rate))
+        if v is not None
+    }
+    if source_changes:
         detector.config = replace(
-            detector.config, source=replace(detector.config.source, resample=cfg.resample)
+            detector.config, source=replace(detector.config.source, **source_changes)
         )
     items = with_condition_table(resolve_inputs(cfg.input), cfg.condition_table)
     if cfg.asset:

@@ -404,3 +404,19 @@ def test_masks_are_resized_nearest_neighbour(tmp_path):
     expected = np.zeros((8, 8), dtype=bool)
     expected[0] = True
     np.testing.assert_array_equal(w.mask, expected)
+
+
+def test_table_at_another_interval_is_refused_without_a_resample_hint(tmp_path):
+    """Tables are never resampled, so the fix is to export at the model's interval (not the
+    audio advice ``resample=true``, which would change nothing)."""
+    path = tmp_path / "line 3.csv"
+    t = np.arange(200) * 0.5
+    pd.DataFrame({"time_s": t, "temp": np.sin(t)}).to_csv(path, index=False)
+    sensor = FeatureConfig(kind="sensor_window", window_seconds=10.0, hop_seconds=5.0)
+    source = SourceConfig(timestamp_column="time_s", resample=True)
+    with pytest.raises(
+        DataError,
+        match=r"line 3\.csv: rows every 0\.5 s \(2 Hz\), the model "
+        r"expects 1 Hz; export the table at the model's interval",
+    ):
+        extract_windows(Item(str(path)), source=source, features=sensor, expected_rate=1.0)

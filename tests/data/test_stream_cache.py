@@ -7,13 +7,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from anomaly_diffusion.config import FeatureConfig, SourceConfig
 from anomaly_diffusion.data.cache import FeatureCache
 from anomaly_diffusion.data.dataset import Item, discover
 from anomaly_diffusion.data.stream import chunked, item_windows, iter_windows, load_windows
+from anomaly_diffusion.data import stream
 from anomaly_diffusion.data.windows import extract_windows
+from anomaly_diffusion.errors import DataError
 
 MEL = FeatureConfig(
     kind="log_mel", window_seconds=0.5, hop_seconds=0.25, n_fft=256, hop_length=128, n_mels=16
@@ -37,6 +40,50 @@ def test_streamed_windows_equal_a_whole_read(tmp_path):
         assert a.start_s == b.start_s and a.end_s == b.end_s
         assert b.item is item
         np.testing.assert_allclose(a.features, b.features, atol=1e-4)
+
+
+def test_npy_streams_in_blocks_at_the_given_rate(tmp_path, monkeypatch):
+    """A ``.npy`` vector (no rate in the file) is read block by block at ``source.sample_rate``
+    and gives the windows of a whole read; without a rate it is one clear error."""
+    rate = 8000
+    t = np.arange(10 * rate) / rate
+    path = tmp_path / "long accel.npy"
+    np.save(path, (0.3 * np.sin(2 * np.pi * (200 + 50 * t) * t)).astype(np.float32))
+    stft = FeatureConfig(
+        kind="stft", window_seconds=0.5, hop_seconds=0.25, n_fft=256, hop_length=128
+    )
+    source = SourceConfig(sample_rate=rate)
+    item = Item(str(path))
+    whole = extract_windows(item, source=source, features=stft)
+    reads: list[tuple[float, float]] = []
+    real_read = stream.read_recording
+
+    def spy(path, **kw):
+        reads.append((kw["start_s"], kw["end_s"]))
+        return real_read(path, **kw)
+
+    monkeypatch.setattr(stream, "read_recording", spy)
+    streamed = list(item_windows(item, source=source, features=stft, block_samples=10_400))
+    assert len(reads) >= 7 and all(b - a <= 10_400 / rate + 1e-9 for a, b in reads)
+    assert len(streamed) == len(whole) == 39
+    for a, b in zip(whole, streamed, strict=True):
+        assert a.start_s == b.start_s and a.end_s == b.end_s
+        np.testing.assert_allclose(a.features, b.features, atol=1e-4)
+    with pytest.raises(DataError, match=r"long accel\.npy: no sample rate.*sample_rate=<Hz>"):
+        list(item_windows(item, source=SourceConfig(), features=stft, block_samples=10_400))
+
+
+def test_other_modality_is_refused_before_reading(tmp_path):
+    """A camera model refuses a WAV (and a signal model a PNG) from its type alone: the file's
+    bytes (here not even valid) are never read, so a 2 GB recording costs nothing."""
+    wav, png = tmp_path / "big.WAV", tmp_path / "frame.png"
+    wav.write_bytes(b"not audio")
+    png.write_bytes(b"not an image")
+    frame = FeatureConfig(kind="frame", image_size=(32, 32))
+    with pytest.raises(DataError, match=r"big\.WAV: a signal file, but the model expects images"):
+        list(item_windows(Item(str(wav)), source=SourceConfig(), features=frame))
+    with pytest.raises(DataError, match=r"frame\.png: an image file, but the model expects sound"):
+        list(item_windows(Item(str(png)), source=SourceConfig(), features=MEL))
 
 
 def test_streamed_segment_keeps_file_times(tmp_path):
