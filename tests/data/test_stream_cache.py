@@ -11,10 +11,10 @@ import pytest
 import soundfile as sf
 
 from anomaly_diffusion.config import FeatureConfig, SourceConfig
+from anomaly_diffusion.data import stream
 from anomaly_diffusion.data.cache import FeatureCache
 from anomaly_diffusion.data.dataset import Item, discover
 from anomaly_diffusion.data.stream import chunked, item_windows, iter_windows, load_windows
-from anomaly_diffusion.data import stream
 from anomaly_diffusion.data.windows import extract_windows
 from anomaly_diffusion.errors import DataError
 
