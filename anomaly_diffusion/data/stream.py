@@ -15,12 +15,7 @@ from anomaly_diffusion.config import FeatureConfig, SourceConfig
 from anomaly_diffusion.data.cache import FeatureCache
 from anomaly_diffusion.data.dataset import Item
 from anomaly_diffusion.data.long_recordings import clip_windows
-from anomaly_diffusion.data.windows import (
-    Window,
-    check_modality,
-    extract_windows,
-    recording_windows,
-)
+from anomaly_diffusion.data.windows import Window, extract_windows, recording_windows
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.features.windowing import window_bounds
 from anomaly_diffusion.ingest import read_recording
@@ -50,8 +45,7 @@ def item_windows(
         DataError: as :func:`~anomaly_diffusion.data.windows.extract_windows`; for a streamed
             file, possibly after its first windows were yielded (the message gives the time).
     """
-    check_modality(item.path, features)
-    span = _stream_span(item, features, source)
+    span = _stream_span(item, features, source)  # streamed: signals for signal models only
     kwargs = {
         "source": source,
         "features": features,

@@ -139,8 +139,8 @@ def recording_windows(
     expected_rate: float | None = None,
     expected_channels: int | None = None,
 ) -> list[Window]:
-    """Windows of a recording already read (see :func:`extract_windows`)."""
-    check_modality(item.path, features)
+    """Windows of a recording already read, of the model's modality (see
+    :func:`extract_windows`, which checks it before reading)."""
     if rec.kind == "image":
         windows = [_image_window(rec, item, features)]
     elif rec.kind == "video":
