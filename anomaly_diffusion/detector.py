@@ -32,6 +32,7 @@ from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.backbone import extractor_for
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
+from anomaly_diffusion.heap import HeapTrimmer
 from anomaly_diffusion.metrics.severity import NormalTail
 from anomaly_diffusion.model_files import (
     CONFIG_FILE,
@@ -400,6 +401,7 @@ class DiffusionAnomalyDetector:
             disable=len(windows) < _PROGRESS_MIN_WINDOWS,
             leave=False,
         ) as bar:
+            trimmer = HeapTrimmer()
             for indices in groups.values():
                 for start in range(0, len(indices), batch_size):
                     batch = indices[start : start + batch_size]
@@ -407,6 +409,7 @@ class DiffusionAnomalyDetector:
                     for i, amap in zip(batch, raw, strict=True):
                         maps[i] = amap
                     bar.update(len(batch))
+                    trimmer.done(len(batch))
         return maps
 
     def score_maps(self, raw_maps: Sequence[np.ndarray]) -> ScoreResult:

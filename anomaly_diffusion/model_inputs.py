@@ -24,6 +24,27 @@ Whitening = tuple[np.ndarray, np.ndarray]
 """Per-position ``(mean (K, h, w), matrix (h * w, K, K))`` of standardized maps."""
 
 
+def _channel_stats(maps: np.ndarray, *, chunk: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation ``(K, 1, 1)`` float32 of ``(N, K, h, w)`` maps,
+    accumulated ``chunk`` maps at a time in float64 (no full-size temporaries: the training
+    maps are the largest array of a camera fit); tiny deviations are floored at 1e-3 of the
+    median one."""
+    n, k = maps.shape[:2]
+    total, squares = np.zeros(k), np.zeros(k)
+    for start in range(0, n, chunk):
+        block = maps[start : start + chunk].astype(np.float64)
+        total += block.sum(axis=(0, 2, 3))
+        squares += np.square(block).sum(axis=(0, 2, 3))
+    count = n * maps.shape[2] * maps.shape[3]
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    std = np.maximum(std, 1e-3 * float(np.median(std)) + 1e-6)
+    return (
+        mean.astype(np.float32)[:, None, None],
+        std.astype(np.float32)[:, None, None],
+    )
+
+
 class BackboneInputs:
     """Frames ``(C, H, W)`` in [0, 1] -> normalized feature maps ``(K, H / s, W / s)``.
 
@@ -58,10 +79,7 @@ class BackboneInputs:
         inputs and the training maps as the model sees them (views of one array, transformed
         in place: one copy of the maps in memory)."""
         maps = extractor.encode(list(frames), batch_size=batch_size)  # (N, K, h, w) float32
-        mean = maps.mean(axis=(0, 2, 3), dtype=np.float64)[:, None, None]
-        std = np.sqrt(((maps - mean.astype(np.float32)) ** 2).mean(axis=(0, 2, 3)))[:, None, None]
-        std = np.maximum(std, 1e-3 * float(np.median(std)) + 1e-6)
-        mean, std = mean.astype(np.float32), std.astype(np.float32)
+        mean, std = _channel_stats(maps)
         maps -= mean
         maps /= std
         whitening = None

@@ -18,6 +18,7 @@ from anomaly_diffusion.data.long_recordings import clip_windows
 from anomaly_diffusion.data.windows import Window, extract_windows, recording_windows
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.features.windowing import window_bounds
+from anomaly_diffusion.heap import HeapTrimmer
 from anomaly_diffusion.ingest import read_recording
 from anomaly_diffusion.ingest.audio import AUDIO_SUFFIXES
 from anomaly_diffusion.progress import progress
@@ -134,7 +135,9 @@ def iter_windows(
         "expected_rate": expected_rate,
         "expected_channels": expected_channels,
     }
+    trimmer = HeapTrimmer()  # decoding leaves freed pages resident between the kept windows
     for item in progress(items, desc=desc, unit="file", disable=len(items) < 20, leave=False):
+        trimmer.done(1)
         try:
             if item.problem:
                 raise DataError(item.problem)

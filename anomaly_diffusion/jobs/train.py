@@ -17,6 +17,7 @@ from anomaly_diffusion.data.dataset import load_items, split_validation
 from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.errors import DataError
+from anomaly_diffusion.heap import release_free_memory
 from anomaly_diffusion.inference import read_windows
 from anomaly_diffusion.jobs.common import (
     feature_cache,
@@ -199,6 +200,9 @@ def _fit(
         checkpoint=plan,
         conditions=cfg.data.conditions,
     )
+    n_fit = len(fit_windows)
+    del fit_windows  # the training frames are not needed again: free them before calibration
+    release_free_memory()  # and the encoded training maps, freed with the fit
     val_windows, _ = read_windows(detector, val_items, desc="reading validation data", cache=cache)
     if not val_windows:
         raise DataError(
@@ -226,7 +230,7 @@ def _fit(
     tracker.log_metrics(
         {
             "train_steps": detector.train_result_.steps,
-            "n_train_windows": len(fit_windows),
+            "n_train_windows": n_fit,
             "n_val_windows": len(val_windows),
         }
     )

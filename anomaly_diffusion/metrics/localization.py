@@ -68,7 +68,8 @@ def pixel_auroc(masks: np.ndarray, maps: np.ndarray) -> float | None:
     n_pos = int(m.sum())
     if n_pos == 0 or n_pos == m.size:
         return None
-    normal = np.sort(a[~m])
+    normal = a[~m]
+    normal.sort()  # in place: a[~m] is already a copy
     anomalous = a[m]
     wins = 0.0
     for start in range(0, n_pos, _CHUNK):
@@ -116,6 +117,24 @@ def _area_up_to(fpr: np.ndarray, pro: np.ndarray, limit: float) -> float:
     return float(auc(fpr, pro))
 
 
+def _region_weights(masks: np.ndarray) -> np.ndarray | None:
+    """Weight of every anomalous pixel, in ``masks[masks]`` order, ``1 / (size of its region *
+    number of regions)``: each 8-connected region of each image counts once. Labelled an image
+    at a time (a label array of the whole stack would cost 4 bytes per pixel of the test set).
+    ``None`` without anomalous or without normal pixels."""
+    if not masks.any() or masks.all():
+        return None
+    sizes_of_pixels, n_regions = [], 0
+    for mask in masks:
+        if not mask.any():
+            continue
+        regions, n = ndimage.label(mask, structure=_REGION_STRUCTURE[1])
+        sizes = np.bincount(regions.ravel())
+        sizes_of_pixels.append(sizes[regions[mask]])
+        n_regions += n
+    return 1.0 / (np.concatenate(sizes_of_pixels) * float(n_regions))
+
+
 def aupro(
     masks: np.ndarray,
     maps: np.ndarray,
@@ -148,12 +167,11 @@ def aupro(
         raise ConfigError(f"n_thresholds: got {n_thresholds!r}; use an integer >= 2, e.g. 200")
     if n_thresholds < 2:
         raise ConfigError(f"n_thresholds: got {n_thresholds!r}; use an integer >= 2, e.g. 200")
-    regions, n_regions = ndimage.label(m, structure=_REGION_STRUCTURE)
-    if n_regions == 0 or m.all():
+    region_weight = _region_weights(m)
+    if region_weight is None:
         return None
-    sizes = np.bincount(regions.ravel())
-    region_weight = 1.0 / (sizes[regions[m]] * n_regions)
-    normal = np.sort(a[~m])
+    normal = a[~m]
+    normal.sort()  # in place: a[~m] is already a copy
     th = _fpr_thresholds(normal, fpr_limit, n_thresholds)
     fp = normal.size - np.searchsorted(normal, th, side="right")  # normal pixels > each t
     pro = _counts_above(np.searchsorted(th, a[m], side="left"), th.size, region_weight)

@@ -18,6 +18,7 @@ import torch
 from anomaly_diffusion.config import TrainingConfig
 from anomaly_diffusion.diffusion.losses import diffusion_loss
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
+from anomaly_diffusion.heap import HeapTrimmer
 from anomaly_diffusion.precision import use_bfloat16
 from anomaly_diffusion.progress import progress
 from anomaly_diffusion.training.batches import batch_conditions, sample_batch
@@ -118,6 +119,10 @@ class CheckpointPlan:
     resume: bool = False
 
 
+TRIM_STEPS = 50
+"""Training steps between two heap trims (see :mod:`anomaly_diffusion.heap`)."""
+
+
 def train_diffusion(
     model: torch.nn.Module,
     scheduler: NoiseScheduler,
@@ -163,9 +168,11 @@ def train_diffusion(
     bar = progress(
         total=horizon.steps, initial=state.step, desc="training", unit="step", leave=False
     )
+    trimmer = HeapTrimmer(every=TRIM_STEPS)
     for step in range(state.step, cfg.max_steps):
         lr = lr_at(step, cfg, horizon=horizon.steps)
         value = _train_step(model, ema, optimizer, scheduler, data, cfg, step, lr, generator, cond)
+        trimmer.done(1)
         running = value if math.isnan(running) else 0.95 * running + 0.05 * value
         now = clock()
         left = max(0.0, budget_s - (now - start))

@@ -65,3 +65,19 @@ def test_few_samples_still_invertible_thanks_to_the_regularization():
     assert np.isfinite(matrix).all()
     out = whiten_positions(maps.copy(), mean, matrix)
     assert np.isfinite(out).all() and np.abs(out).max() < 100
+
+
+def test_channel_stats_match_numpy_without_full_size_temporaries():
+    from anomaly_diffusion.model_inputs import _channel_stats
+
+    rng = np.random.default_rng(0)
+    maps = (
+        rng.normal(size=(70, 5, 6, 7)) * [[[[1.0]], [[2.0]], [[0.5]], [[3.0]], [[1e-9]]]] + 4.0
+    ).astype(np.float32)
+    mean, std = _channel_stats(maps, chunk=16)  # 70 maps: chunks of 16 with a remainder
+    assert mean.shape == std.shape == (5, 1, 1) and mean.dtype == std.dtype == np.float32
+    np.testing.assert_allclose(mean[:, 0, 0], maps.mean(axis=(0, 2, 3)), rtol=1e-6)
+    expected = maps.astype(np.float64).std(axis=(0, 2, 3))
+    np.testing.assert_allclose(std[:4, 0, 0], expected[:4], rtol=1e-5)
+    # a constant channel is floored at 1e-3 of the median deviation, never divides by ~0
+    assert std[4, 0, 0] == pytest.approx(1e-3 * np.median(std[:, 0, 0]) + 1e-6, rel=1e-2)

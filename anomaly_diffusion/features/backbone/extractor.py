@@ -22,6 +22,7 @@ from anomaly_diffusion.config import FeatureConfig
 from anomaly_diffusion.errors import ConfigError
 from anomaly_diffusion.features.backbone.mobilenet_v2 import MobileNetV2Features, block_stride
 from anomaly_diffusion.features.backbone.weights import read_state_dict, resolve_weights
+from anomaly_diffusion.heap import HeapTrimmer
 from anomaly_diffusion.precision import resolved_precision
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -145,11 +146,18 @@ class FeatureExtractor(nn.Module):
     def encode(self, frames: np.ndarray | list[np.ndarray], *, batch_size: int = 32) -> np.ndarray:
         """Feature maps of frames ``(N, C, H, W)`` (or a list of ``(C, H, W)``), float32, in
         batches."""
-        out = []
+        if len(frames) == 0:
+            return np.zeros((0, self.out_channels, 1, 1), np.float32)
+        out = None  # filled in place: no list of batches concatenated into a second copy
+        trimmer = HeapTrimmer()
         for start in range(0, len(frames), batch_size):
             batch = torch.from_numpy(np.stack(frames[start : start + batch_size]))
-            out.append(self(batch.float()).float().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.out_channels, 1, 1), np.float32)
+            maps = self(batch.float()).float().numpy()
+            if out is None:
+                out = np.empty((len(frames), *maps.shape[1:]), dtype=np.float32)
+            out[start : start + len(maps)] = maps
+            trimmer.done(len(maps))
+        return out
 
 
 def extractor_for(features: FeatureConfig) -> FeatureExtractor | None:
