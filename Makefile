@@ -28,7 +28,7 @@ demo: $(STAMP) weights  ## synthetic plant end to end: train, score, report, MLf
 	$(BIN)/anomaly-diffusion demo
 
 test: $(STAMP) weights chromium  ## the whole suite (fails when no test ran)
-	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) weights  ## skip the slow end-to-end tests
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
