@@ -43,12 +43,12 @@ class AlarmRule:
 
     Attributes:
         threshold: Global alarm threshold (score units).
-        tail: Global normal tail (severity).
+        tail: Global normal tail (severity; ``None`` in models saved before tails).
         group_thresholds, group_tails: Per-group threshold and tail, by group key.
     """
 
     threshold: float
-    tail: NormalTail
+    tail: NormalTail | None
     group_thresholds: dict[str, float] = field(default_factory=dict)
     group_tails: dict[str, NormalTail] = field(default_factory=dict)
 
@@ -58,8 +58,11 @@ class AlarmRule:
             return self.threshold
         return np.array([self.group_thresholds.get(k, self.threshold) for k in keys])
 
-    def severity(self, scores: np.ndarray, keys: Sequence[str]) -> np.ndarray:
-        """Severity of each score ``(N,)`` against its group's tail (else the global one)."""
+    def severity(self, scores: np.ndarray, keys: Sequence[str]) -> np.ndarray | None:
+        """Severity of each score ``(N,)`` against its group's tail (else the global one);
+        ``None`` without a tail."""
+        if self.tail is None:
+            return None
         scores = np.asarray(scores, dtype=np.float64)
         out = self.tail.severity(scores)
         for key, tail in self.group_tails.items():

@@ -43,7 +43,7 @@ from anomaly_diffusion.model_files import (
     save_detector,
 )
 from anomaly_diffusion.model_inputs import BackboneInputs
-from anomaly_diffusion.precision import bfloat16_copy, use_bfloat16
+from anomaly_diffusion.precision import BFloat16Copy, use_bfloat16
 from anomaly_diffusion.progress import progress
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
@@ -71,7 +71,9 @@ class DiffusionAnomalyDetector:
     """Learns normal windows with a small diffusion model; scores by partial re-projection.
 
     Fitted state ends in ``_``: ``model_`` (EMA UNet), ``mean_``/``std_`` (normalization),
-    ``threshold_``, ``normal_tail_`` (held-out normal scores, for severity), ``map_stats_``
+    ``alarm_rule_`` (the calibrated :class:`~anomaly_diffusion.calibration.AlarmRule`: global
+    and per-group thresholds and normal tails; ``threshold_``, ``normal_tail_``,
+    ``group_thresholds_`` and ``group_tails_`` read it), ``map_stats_``
     (normal mean/std of maps, or ``None``) and the ``map_stats_type_`` they were fit for,
     ``conditions_`` (operating-condition encoder, or ``None`` for an unconditional model),
     ``sample_rate_`` (Hz, signals only), ``train_result_``, and ``inputs_``: the pretrained
@@ -89,13 +91,10 @@ class DiffusionAnomalyDetector:
         self.inputs_: BackboneInputs | None = None
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
-        self.threshold_: float | None = None
-        self.group_thresholds_: dict[str, float] = {}
-        self.group_tails_: dict[str, NormalTail] = {}
+        self.alarm_rule_: AlarmRule | None = None
         self.map_stats_: tuple[np.ndarray, np.ndarray] | None = None
         self.map_stats_type_: str | None = None
         self.conditions_: ConditionEncoder | None = None
-        self.normal_tail_: NormalTail | None = None
         self.sample_rate_: float | None = None
         self.source_sizes_: tuple[tuple[int, int], tuple[int, int]] | None = None
         self.input_lengths_: tuple[int, int] | None = None
@@ -104,6 +103,27 @@ class DiffusionAnomalyDetector:
         self.calibrated_scoring_: ScoringConfig | None = None
         self.calibration_items_: list[dict] = []
         self.calibration_resolution_: dict | None = None
+        self._bf16_model: tuple[torch.nn.Module, torch.nn.Module] | None = None
+
+    @property
+    def threshold_(self) -> float | None:
+        """The global alarm threshold (``None`` before calibration)."""
+        return None if self.alarm_rule_ is None else self.alarm_rule_.threshold
+
+    @property
+    def normal_tail_(self) -> NormalTail | None:
+        """The global normal tail (severity; ``None`` before calibration)."""
+        return None if self.alarm_rule_ is None else self.alarm_rule_.tail
+
+    @property
+    def group_thresholds_(self) -> dict[str, float]:
+        """Thresholds of the groups that have their own (``threshold.per``)."""
+        return {} if self.alarm_rule_ is None else self.alarm_rule_.group_thresholds
+
+    @property
+    def group_tails_(self) -> dict[str, NormalTail]:
+        """Normal tails of the groups that have their own."""
+        return {} if self.alarm_rule_ is None else self.alarm_rule_.group_tails
 
     def fit(
         self,
@@ -249,15 +269,13 @@ class DiffusionAnomalyDetector:
         bad = None
         if cfg.method == "f1" and anomalous:
             bad = self.score_maps(self.raw_maps(anomalous, seed=seed)).scores
-        rule = fit_alarm_rule(
+        self.alarm_rule_ = fit_alarm_rule(
             scores,
             [self.group_of(w) for w in normal],
             cfg,
             anomalous_scores=bad,
             anomalous_keys=[self.group_of(w) for w in anomalous],
         )
-        self.threshold_, self.normal_tail_ = rule.threshold, rule.tail
-        self.group_thresholds_, self.group_tails_ = rule.group_thresholds, rule.group_tails
         self.calibration_resolution_ = held_out_resolution(
             len(normal), len(self.calibration_items_), cfg.false_alarm_rate
         )
@@ -285,22 +303,11 @@ class DiffusionAnomalyDetector:
         """The window's threshold group (``threshold.per``): its asset or a condition value."""
         return group_key(window.item, self.config.threshold.per)
 
-    def alarm_rule(self) -> AlarmRule | None:
-        """The calibrated :class:`~anomaly_diffusion.calibration.AlarmRule` (``None`` before
-        calibration)."""
-        if self.threshold_ is None or self.normal_tail_ is None:
-            return None
-        return AlarmRule(
-            self.threshold_, self.normal_tail_, self.group_thresholds_, self.group_tails_
-        )
-
     def thresholds_for(self, windows: Sequence[Window]) -> float | np.ndarray | None:
         """The alarm threshold of each window: per group when fitted, else the global one."""
-        if not self.group_thresholds_ or self.threshold_ is None:
-            return self.threshold_
-        return np.array(
-            [self.group_thresholds_.get(self.group_of(w), self.threshold_) for w in windows]
-        )
+        if self.alarm_rule_ is None:
+            return None
+        return self.alarm_rule_.thresholds([self.group_of(w) for w in windows])
 
     @property
     def input_channels(self) -> int | None:
@@ -373,11 +380,9 @@ class DiffusionAnomalyDetector:
                 "normal data first (detector.calibrate(windows), or 'anomaly-diffusion "
                 "recalibrate model=... scoring.<setting>=...')"
             )
-        result = self.score_maps(self.raw_maps(windows, seed=seed))
-        result.threshold = self.thresholds_for(windows)
-        if self.group_tails_ and (rule := self.alarm_rule()) is not None:
-            result.severity = rule.severity(result.scores, [self.group_of(w) for w in windows])
-        return result
+        return self.score_maps(
+            self.raw_maps(windows, seed=seed), keys=[self.group_of(w) for w in windows]
+        )
 
     def raw_maps(self, windows: Sequence[Window], *, seed: int = 0) -> list[np.ndarray]:
         """Unsmoothed ``(K, H, W)`` maps (K components, see
@@ -412,9 +417,13 @@ class DiffusionAnomalyDetector:
                     trimmer.done(len(batch))
         return maps
 
-    def score_maps(self, raw_maps: Sequence[np.ndarray]) -> ScoreResult:
+    def score_maps(
+        self, raw_maps: Sequence[np.ndarray], *, keys: Sequence[str] | None = None
+    ) -> ScoreResult:
         """Normal-statistics normalization (when calibrated with it), averaging of the map
-        components, smoothing, aggregation; maps come out ``(H, W)``."""
+        components, smoothing, aggregation; maps come out ``(H, W)``. Thresholds and severity
+        are each map's group's (``keys``, from :meth:`group_of`; the global rule without
+        them)."""
         cfg = self.config.scoring
         stats = self.map_stats_ if cfg.map_normalization != "none" else None
         maps = [
@@ -428,12 +437,14 @@ class DiffusionAnomalyDetector:
             ],
             dtype=np.float64,
         )
+        rule = self.alarm_rule_
+        keys = [""] * len(maps) if keys is None else list(keys)
         return ScoreResult(
             scores=scores,
             maps=maps,
-            threshold=self.threshold_,
+            threshold=None if rule is None else rule.thresholds(keys),
             network_evals_per_item=self.network_evals_per_item(),
-            severity=None if self.normal_tail_ is None else self.normal_tail_.severity(scores),
+            severity=None if rule is None else rule.severity(scores, keys),
         )
 
     def _raw_maps(self, windows: Sequence[Window], seed: int) -> np.ndarray:
@@ -481,11 +492,9 @@ class DiffusionAnomalyDetector:
 
     def _bfloat16_model(self) -> torch.nn.Module:
         """A bfloat16 copy of the fitted network (``scoring.precision``), made once per model."""
-        cached = getattr(self, "_bf16_cache", None)
-        if cached is None or cached[0] is not self.model_:
-            cached = (self.model_, bfloat16_copy(self.model_))
-            self._bf16_cache = cached
-        return cached[1]
+        if self._bf16_model is None or self._bf16_model[0] is not self.model_:
+            self._bf16_model = (self.model_, BFloat16Copy(self.model_))
+        return self._bf16_model[1]
 
     def with_scoring(self, scoring: ScoringConfig) -> DiffusionAnomalyDetector:
         """The same fitted detector with other scoring settings. Unless only

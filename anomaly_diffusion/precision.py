@@ -2,7 +2,7 @@
 computes it natively, AVX512-BF16 or AMX, else float32).
 
 Training runs bfloat16 under autocast (float32 master weights); scoring runs a bfloat16 *copy*
-of the network (:func:`bfloat16_copy`): weights and activations in bfloat16 end to end, which is
+of the network (:class:`BFloat16Copy`): weights and activations in bfloat16 end to end, which is
 about twice as fast as autocast on CPU (autocast keeps GroupNorm, SiLU and the residual adds in
 float32 and spends a third of a forward pass casting between the two).
 """
@@ -74,8 +74,3 @@ class BFloat16Copy(nn.Module):
 
     def encode(self, x: torch.Tensor, t: torch.Tensor, cond=None) -> list[torch.Tensor]:
         return [f.float() for f in self.net.encode(x.to(torch.bfloat16), t, *self._cond(cond))]
-
-
-def bfloat16_copy(net: nn.Module) -> BFloat16Copy:
-    """See :class:`BFloat16Copy`."""
-    return BFloat16Copy(net)

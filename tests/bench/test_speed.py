@@ -13,6 +13,7 @@ import torch
 from bench_modules import load_bench_module
 from torch import nn
 
+from anomaly_diffusion.calibration import AlarmRule
 from anomaly_diffusion.config import FeatureConfig, ScoringConfig
 from anomaly_diffusion.data.dataset import Item
 from anomaly_diffusion.data.windows import extract_windows
@@ -139,7 +140,7 @@ def tiny_detector(sine_wav) -> DiffusionAnomalyDetector:
     network = replace(TINY, in_channels=windows[0].features.shape[0])
     det.config = replace(cfg, network=network)
     det.model_ = UNet(network).eval().requires_grad_(False)
-    det.threshold_ = 1.0
+    det.alarm_rule_ = AlarmRule(threshold=1.0, tail=None)
     return det
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from anomaly_diffusion.calibration import AlarmRule
 from anomaly_diffusion.config import FeatureConfig, ScoringConfig, SourceConfig
 from anomaly_diffusion.data.dataset import Item
 from anomaly_diffusion.data.windows import extract_windows
@@ -82,7 +83,7 @@ def test_labelled_table_evaluation(tmp_path):
             scoring=ScoringConfig(smoothing_sigma=0.0, aggregation="max"),
         )
     )
-    det.threshold_ = 1.0
+    det.alarm_rule_ = AlarmRule(threshold=1.0, tail=None)
     metrics, _ = evaluate_windows(det, windows)
     assert metrics["time_hit_rate"] == pytest.approx(2 / 3)  # the weak fault is missed
     assert metrics["pointwise_recall"] == pytest.approx(20 / 30)
