@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
+from anomaly_diffusion.config import FeatureConfig
 from anomaly_diffusion.data.cache import FeatureCache
 from anomaly_diffusion.data.dataset import Item, extra_conditions
 from anomaly_diffusion.data.stream import chunked, iter_windows, load_windows
@@ -50,14 +52,16 @@ def read_windows(
     *,
     desc: str = "reading inputs",
     cache: FeatureCache | None = None,
+    features: FeatureConfig | None = None,
 ) -> tuple[list[Window], list[tuple[Item, str]]]:
     """Windows of ``items`` read as the detector was trained (source, features, sample rate,
-    channel count), all in memory (evaluation); scoring streams with :func:`score_items`."""
+    channel count), all in memory (evaluation); scoring streams with :func:`score_items`.
+    ``features`` replaces the detector's (another hop, see :func:`read_held_out`)."""
     cfg = detector.config
     windows, failures = load_windows(
         items,
         source=cfg.source,
-        features=cfg.features,
+        features=features or cfg.features,
         expected_rate=detector.sample_rate_,
         expected_channels=detector.input_channels,
         cache=cache,
@@ -65,6 +69,67 @@ def read_windows(
         clip_s=getattr(detector, "clip_seconds_", None),  # baselines have none
     )
     return admitted(detector, windows, failures), failures
+
+
+MIN_HELD_OUT_WINDOWS = 16
+"""Held-out normal windows below which :func:`read_held_out` cuts them at a denser hop."""
+
+DENSEST_HOP_FRACTION = 1 / 8
+"""Densest held-out hop, as a fraction of the window (7/8 overlap)."""
+
+
+def held_out_hops(features: FeatureConfig) -> list[float]:
+    """Hops (s) to cut held-out windows at, the scoring hop first, then halving down to
+    :data:`DENSEST_HOP_FRACTION` of the window; only the scoring hop for features without
+    time windows (frames, whole clips)."""
+    window = features.window_seconds
+    hop = features.hop_seconds or window
+    if window is None or hop is None:
+        return [hop]
+    hops = [hop]
+    while hops[-1] / 2 >= window * DENSEST_HOP_FRACTION - 1e-12:
+        hops.append(hops[-1] / 2)
+    return hops
+
+
+def read_held_out(
+    detector,
+    items: Sequence[Item],
+    *,
+    desc: str = "reading held-out normals",
+    cache: FeatureCache | None = None,
+) -> tuple[list[Window], list[tuple[Item, str]]]:
+    """Held-out normal windows for calibration and tuning, read as :func:`read_windows` does,
+    but cut at a denser hop (:func:`held_out_hops`) while they number fewer than
+    :data:`MIN_HELD_OUT_WINDOWS`.
+
+    Why: the threshold is a quantile (or tail) of the held-out window scores. The tail of a
+    short recording, windowed at the scoring hop, gives a handful of windows (CWRU's 0.6 s of
+    held-out signal: 2 windows of 0.32 s), whose spread says nothing about the score's
+    spread; windows at more offsets in the same held-out time sample that distribution far
+    better. They overlap, so they are not independent: the model card's resolution still
+    counts files and segments, not windows.
+    """
+    features = detector.config.features
+    windows, failures = read_windows(detector, items, desc=desc, cache=cache)
+    n_scoring_hop, hop = len(windows), None
+    for hop in held_out_hops(features)[1:]:
+        if len(windows) >= MIN_HELD_OUT_WINDOWS:
+            break
+        windows, failures = read_windows(
+            detector, items, desc=desc, cache=cache, features=replace(features, hop_seconds=hop)
+        )
+    if len(windows) != n_scoring_hop:
+        logger.info(
+            "held-out normal data: %d window(s) at the scoring hop are too few to estimate the "
+            "threshold; cut at hop %.4g s instead (1/%d of the %.4g-s window): %d window(s)",
+            n_scoring_hop,
+            hop,
+            round(features.window_seconds / hop),
+            features.window_seconds,
+            len(windows),
+        )
+    return windows, failures
 
 
 def admitted(

@@ -17,7 +17,7 @@ from anomaly_diffusion.config import flatten, to_dict
 from anomaly_diffusion.data.dataset import Item, resolve_inputs
 from anomaly_diffusion.detector import load_detector
 from anomaly_diffusion.errors import ConfigError, DataError
-from anomaly_diffusion.inference import read_windows
+from anomaly_diffusion.inference import read_held_out
 from anomaly_diffusion.jobs.common import log_job_config, make_tracker, run_tags, seed_everything
 from anomaly_diffusion.jobs.configs import RecalibrateJobConfig
 from anomaly_diffusion.scoring_config import describe_changes
@@ -77,7 +77,7 @@ def recalibrate(detector, normal: str | None, *, seed: int = 0) -> int:
     """
     items = held_out_items(detector, normal)
     changes = detector.stale_calibration()
-    windows, failed = read_windows(detector, items, desc="reading held-out normals")
+    windows, failed = read_held_out(detector, items, desc="reading held-out normals")
     if failed:
         logger.warning(
             "%d held-out normal file(s) could not be read: %s", len(failed), failed[0][1]

@@ -18,7 +18,7 @@ from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.heap import release_free_memory
-from anomaly_diffusion.inference import read_windows
+from anomaly_diffusion.inference import read_held_out, read_windows
 from anomaly_diffusion.jobs.common import (
     feature_cache,
     git_commit,
@@ -141,7 +141,7 @@ def _run_baseline(
         start = time.perf_counter()
         baseline.fit(fit_windows, seed=cfg.seed)
         train_seconds = time.perf_counter() - start
-        val_windows, _ = read_windows(
+        val_windows, _ = read_held_out(
             baseline, val_items, desc="reading validation data", cache=cache
         )
         if not val_windows:
@@ -203,7 +203,7 @@ def _fit(
     n_fit = len(fit_windows)
     del fit_windows  # the training frames are not needed again: free them before calibration
     release_free_memory()  # and the encoded training maps, freed with the fit
-    val_windows, _ = read_windows(detector, val_items, desc="reading validation data", cache=cache)
+    val_windows, _ = read_held_out(detector, val_items, desc="reading validation data", cache=cache)
     if not val_windows:
         raise DataError(
             "no held-out normal windows to calibrate the threshold; add training files "

@@ -16,6 +16,7 @@ from anomaly_diffusion.errors import ConfigError, DataError
 from anomaly_diffusion.reports.figures import (
     as_bool,
     figure_to_png_bytes,
+    plot_score_histogram,
     plot_score_trend,
     save_map_overlay,
     save_score_histogram,
@@ -212,3 +213,68 @@ def test_trend_uses_the_wall_clock_when_every_row_has_one() -> None:
     assert naive.axes[0].get_xlabel() == "time"
     partial = plot_score_trend(df.assign(start_time=[stamps[0], None, None, None, None]))
     assert partial.axes[0].get_xlabel() == "time (s, files concatenated)"
+
+
+def _bar_total(ax, color: str) -> float:
+    from matplotlib.colors import to_rgba
+
+    want = to_rgba(color)[:3]
+    return sum(
+        p.get_height()
+        for p in ax.patches
+        if tuple(np.round(p.get_facecolor()[:3], 3)) == tuple(np.round(want, 3))
+    )
+
+
+def test_score_histogram_counts_each_row_once_on_its_side_of_the_threshold() -> None:
+    df = _scores_frame()  # 5 scored rows: 3 normal (0.1, 0.2, 0.3), 2 alarms (0.7, 0.9)
+    ax = plot_score_histogram(df, threshold=0.5).axes[0]
+    assert _bar_total(ax, "tab:blue") == 3 and _bar_total(ax, "tab:red") == 2
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "threshold"]
+    assert np.allclose(line.get_xdata(), 0.5)  # the vertical threshold line sits at 0.5
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(labels) == ["alarm (2)", "normal (3)", "threshold"]
+
+
+def test_score_trend_draws_each_asset_in_time_order_and_marks_the_alarms() -> None:
+    ax = plot_score_trend(_scores_frame().iloc[:5]).axes[0]  # every row has a time
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    # pump_A: a1 [0, 2) 0.2, a1 [2, 4) 0.9, then a2 joined after a1's end: 0.3
+    assert np.allclose(lines["pump_A"].get_ydata(), [0.2, 0.9, 0.3])
+    assert np.all(np.diff(lines["pump_A"].get_xdata()) > 0)
+    assert np.allclose(lines["fan_B"].get_ydata(), [0.1, 0.7])
+    assert np.allclose(lines["threshold 0.5"].get_ydata(), 0.5)
+    (alarms,) = ax.collections
+    assert sorted(alarms.get_offsets()[:, 1].tolist()) == [0.7, 0.9]  # exactly the alarms
+
+
+def test_roc_figure_is_sklearns_curve_with_the_operating_point() -> None:
+    from sklearn.metrics import roc_curve
+
+    from anomaly_diffusion.reports.evaluation_plots import plot_roc
+
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    scores = np.array([0.1, 0.4, 0.35, 0.8, 0.7, 0.9, 0.3, 0.95])
+    ax = plot_roc(labels, scores, threshold=0.5).axes[0]
+    curve, _, point = ax.get_lines()
+    fpr, tpr, _ = roc_curve(labels, scores)
+    assert np.allclose(curve.get_xdata(), fpr) and np.allclose(curve.get_ydata(), tpr)
+    # above 0.5: normals 0.8 (1 of 4), anomalies 0.7, 0.9, 0.95 (3 of 4)
+    assert np.allclose(point.get_xdata(), [0.25]) and np.allclose(point.get_ydata(), [0.75])
+    assert curve.get_label() == "diffusion (AUROC 0.750)"  # 12 of 16 pairs ranked right
+
+
+def test_top_grid_shows_the_highest_scores_first_with_their_labels() -> None:
+    from anomaly_diffusion.data.dataset import Item
+    from anomaly_diffusion.data.windows import Window
+    from anomaly_diffusion.reports.evaluation_plots import plot_top_grid
+
+    rng = np.random.default_rng(0)
+    windows = [
+        Window(rng.random((1, 8, 8)).astype(np.float32), Item(f"{i}.png"), label=i % 2)
+        for i in range(6)
+    ]
+    scores = np.array([0.3, 2.0, 0.1, 1.5, 0.2, 0.9])
+    fig = plot_top_grid(windows, scores, [rng.random((8, 8)) for _ in windows], n=4)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["2 (anomalous)", "1.5 (anomalous)", "0.9 (anomalous)", "0.3 (normal)"]

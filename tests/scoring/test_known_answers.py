@@ -58,11 +58,15 @@ def test_scratch_scores_above_clean_and_peak_is_on_it(plant):
         assert result.scores[1] > 1.5 * result.scores[0], seed
         row, col = np.unravel_index(np.argmax(result.maps[1]), (64, 64))
         assert binary_dilation(mask > 0, iterations=2)[row, col], seed
-        fast = bf16.score(pair)  # bfloat16 autocast: the same verdict, maps within a few %
+        fast = bf16.score(pair)  # the bfloat16 copy: the same verdict and peak, maps within ~1 %
         assert fast.maps[1].dtype == np.float32
-        np.testing.assert_allclose(fast.scores, result.scores, rtol=0.05)
+        # measured: scores within 0.6 %, maps within 0.6 % of their peak, peaks within 1 pixel
+        np.testing.assert_allclose(fast.scores, result.scores, rtol=0.01)
+        peak = np.abs(result.maps[1]).max()
+        assert np.abs(fast.maps[1] - result.maps[1]).max() <= 0.01 * peak, seed
+        fast_peak = np.unravel_index(np.argmax(fast.maps[1]), (64, 64))
+        assert max(abs(fast_peak[0] - row), abs(fast_peak[1] - col)) <= 1, (seed, fast_peak)
         assert fast.scores[1] > 1.5 * fast.scores[0], seed
-        assert np.corrcoef(fast.maps[1].ravel(), result.maps[1].ravel())[0, 1] > 0.99
 
 
 @pytest.mark.slow
