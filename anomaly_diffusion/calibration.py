@@ -21,7 +21,14 @@ from anomaly_diffusion.metrics.thresholds import f1_optimal_threshold, false_ala
 from anomaly_diffusion.scoring_config import ThresholdConfig
 
 logger = logging.getLogger(__name__)
-__all__ = ["AlarmRule", "fit_alarm_rule", "group_key", "held_out_resolution", "split_held_out"]
+__all__ = [
+    "AlarmRule",
+    "CalibratedRule",
+    "fit_alarm_rule",
+    "group_key",
+    "held_out_resolution",
+    "split_held_out",
+]
 
 MIN_SPLIT_WINDOWS = 4
 """Windows each side of :func:`split_held_out` needs (tuning and map statistics need 4)."""
@@ -70,6 +77,33 @@ class AlarmRule:
             if sel.any():
                 out[sel] = tail.severity(scores[sel])
         return out
+
+
+class CalibratedRule:
+    """Mixin: the fitted ``alarm_rule_`` (``None`` before calibration) and read-only views of
+    its parts, shared by the diffusion detector and every baseline."""
+
+    alarm_rule_: AlarmRule | None = None
+
+    @property
+    def threshold_(self) -> float | None:
+        """The global alarm threshold (``None`` before calibration)."""
+        return None if self.alarm_rule_ is None else self.alarm_rule_.threshold
+
+    @property
+    def normal_tail_(self) -> NormalTail | None:
+        """The global normal tail (severity; ``None`` before calibration)."""
+        return None if self.alarm_rule_ is None else self.alarm_rule_.tail
+
+    @property
+    def group_thresholds_(self) -> dict[str, float]:
+        """Thresholds of the groups that have their own (``threshold.per``)."""
+        return {} if self.alarm_rule_ is None else self.alarm_rule_.group_thresholds
+
+    @property
+    def group_tails_(self) -> dict[str, NormalTail]:
+        """Normal tails of the groups that have their own."""
+        return {} if self.alarm_rule_ is None else self.alarm_rule_.group_tails
 
 
 def fit_alarm_rule(

@@ -20,6 +20,7 @@ import torch
 
 from anomaly_diffusion.calibration import (
     AlarmRule,
+    CalibratedRule,
     fit_alarm_rule,
     group_key,
     held_out_resolution,
@@ -33,7 +34,6 @@ from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.backbone import extractor_for
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
 from anomaly_diffusion.heap import HeapTrimmer
-from anomaly_diffusion.metrics.severity import NormalTail
 from anomaly_diffusion.model_files import (
     CONFIG_FILE,
     WEIGHTS_FILE,
@@ -67,7 +67,7 @@ logger = logging.getLogger(__name__)
 _PROGRESS_MIN_WINDOWS = 512  # a progress bar for longer scoring calls (evaluation, calibration)
 
 
-class DiffusionAnomalyDetector:
+class DiffusionAnomalyDetector(CalibratedRule):
     """Learns normal windows with a small diffusion model; scores by partial re-projection.
 
     Fitted state ends in ``_``: ``model_`` (EMA UNet), ``mean_``/``std_`` (normalization),
@@ -104,26 +104,6 @@ class DiffusionAnomalyDetector:
         self.calibration_items_: list[dict] = []
         self.calibration_resolution_: dict | None = None
         self._bf16_model: tuple[torch.nn.Module, torch.nn.Module] | None = None
-
-    @property
-    def threshold_(self) -> float | None:
-        """The global alarm threshold (``None`` before calibration)."""
-        return None if self.alarm_rule_ is None else self.alarm_rule_.threshold
-
-    @property
-    def normal_tail_(self) -> NormalTail | None:
-        """The global normal tail (severity; ``None`` before calibration)."""
-        return None if self.alarm_rule_ is None else self.alarm_rule_.tail
-
-    @property
-    def group_thresholds_(self) -> dict[str, float]:
-        """Thresholds of the groups that have their own (``threshold.per``)."""
-        return {} if self.alarm_rule_ is None else self.alarm_rule_.group_thresholds
-
-    @property
-    def group_tails_(self) -> dict[str, NormalTail]:
-        """Normal tails of the groups that have their own."""
-        return {} if self.alarm_rule_ is None else self.alarm_rule_.group_tails
 
     def fit(
         self,

@@ -61,7 +61,7 @@ class BaselineDetector(CalibratedBaseline):
         self.config = config
         self.max_minutes = max_minutes
         self.model_ = None
-        self.rule_ = None  # the alarm rule, set by calibrate()
+        self.alarm_rule_ = None  # the alarm rule, set by calibrate()
         self.sample_rate_: float | None = None
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None

@@ -79,7 +79,7 @@ class PretrainedBaseline(CalibratedBaseline):
         self.coreset_ratio = coreset_ratio
         self.batch_size = batch_size
         self.model_ = None
-        self.rule_ = None  # the alarm rule, set by calibrate()
+        self.alarm_rule_ = None  # the alarm rule, set by calibrate()
         self.sample_rate_: float | None = None
         self.frame_shape_: tuple[int, int, int] | None = None
         self._extractor: FeatureExtractor | None = None

@@ -76,15 +76,15 @@ def test_baselines_follow_threshold_per_like_the_diffusion_model():
     det = BaselineDetector("pca", cfg)
     det.fit(_windows(rng, 40, "a", 0.3) + _windows(rng, 40, "b", 0.7))
     det.calibrate(_windows(rng, 30, "a", 0.3) + _windows(rng, 30, "b", 0.7))
-    assert set(det.rule_.group_thresholds) == set(det.rule_.group_tails) == {"a", "b"}
+    assert set(det.alarm_rule_.group_thresholds) == set(det.alarm_rule_.group_tails) == {"a", "b"}
     test = _windows(rng, 3, "a", 0.3) + _windows(rng, 3, "b", 0.7)
     result = det.score(test)
-    expected = [det.rule_.group_thresholds[group_key(w.item, "asset")] for w in test]
+    expected = [det.alarm_rule_.group_thresholds[group_key(w.item, "asset")] for w in test]
     np.testing.assert_array_equal(result.threshold, expected)
     np.testing.assert_allclose(
-        result.severity, det.rule_.severity(result.scores, ["a"] * 3 + ["b"] * 3)
+        result.severity, det.alarm_rule_.severity(result.scores, ["a"] * 3 + ["b"] * 3)
     )
-    assert det.threshold_ == det.rule_.threshold and det.normal_tail_ is det.rule_.tail
+    assert det.threshold_ == det.alarm_rule_.threshold and det.normal_tail_ is det.alarm_rule_.tail
 
 
 def test_held_out_resolution_counts_units_not_windows():
