@@ -28,7 +28,7 @@ from anomaly_diffusion.cli.compose import build, compose_config, to_plain
 from anomaly_diffusion.config import TuneConfig
 from anomaly_diffusion.cpus import available_cpus
 from anomaly_diffusion.data.dataset import discover, read_manifest, split_validation
-from anomaly_diffusion.data.stream import load_windows
+from anomaly_diffusion.data.stream import item_end_s, load_windows
 from anomaly_diffusion.data.synthetic import make_plant
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.inference import read_held_out
@@ -209,8 +209,13 @@ def run_case(case: Case, seed: int) -> dict:
     items = read_manifest(case.root / "manifest.csv") if case.manifest else discover(case.root)
     normal = [it for it in items if it.split == "train" and it.label in (0, None)]
     test = [it for it in items if it.split == "test"]
-    fit_items, val_items = split_validation(normal, fraction=0.2, rng=np.random.default_rng(seed))
     cfg = case.detector
+    fit_items, val_items = split_validation(
+        normal,
+        fraction=0.2,
+        rng=np.random.default_rng(seed),
+        end_of=lambda item: item_end_s(item, cfg.source),
+    )
     read = {"source": cfg.source, "features": cfg.features}
     fit_w, _ = load_windows(fit_items, **read)
     det = DiffusionAnomalyDetector(cfg).fit(fit_w, seed=seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob as globlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -252,13 +253,19 @@ def _is_manifest(path: Path) -> bool:
 
 
 def split_validation(
-    items: list[Item], *, fraction: float, rng: np.random.Generator
+    items: list[Item],
+    *,
+    fraction: float,
+    rng: np.random.Generator,
+    end_of: Callable[[Item], float | None] | None = None,
 ) -> tuple[list[Item], list[Item]]:
     """Hold out a fraction of the normal training data for threshold calibration, without leakage.
 
     With >= 2 files, whole files are held out (all segments of a file stay on one side). With one
     file cut into >= 2 manifest segments, the last segments in time are held out (segments do not
-    overlap). A single segment is split in time, its tail held out. Returns ``(train, validation)``.
+    overlap). A single segment is split in time, its tail held out; a single whole file (one
+    historian export, one long recording) too, its end from ``end_of`` (e.g.
+    :func:`~anomaly_diffusion.data.stream.item_end_s`). Returns ``(train, validation)``.
     """
     files = sorted({it.path for it in items})
     if len(files) >= 2:
@@ -269,7 +276,11 @@ def split_validation(
         ordered = sorted(items, key=lambda it: it.start_s or 0.0)
         n_val = min(len(items) - 1, max(1, round(fraction * len(items))))
         return _cut_segments(ordered[:-n_val], ordered[-n_val:])
-    return _split_single_segment(items[0], fraction)
+    item = items[0]
+    if item.end_s is None and end_of is not None:
+        end = end_of(item)
+        item = item if end is None else replace(item, end_s=end)
+    return _split_single_segment(item, fraction)
 
 
 def _cut_segments(train: list[Item], held: list[Item]) -> tuple[list[Item], list[Item]]:
@@ -297,8 +308,9 @@ def _split_single_segment(item: Item, fraction: float) -> tuple[list[Item], list
     """One training recording: split its time span, the tail held out for calibration."""
     if item.end_s is None:
         raise DataError(
-            f"{item.path}: only one training file and no end_s; give a manifest with "
-            "start_s/end_s so part of it can be held out for calibration"
+            f"{item.path}: the only training file, and its length is unknown (an image, or "
+            "unreadable); part of the normal data must be held out for calibration: add "
+            "normal files, or give a manifest with start_s/end_s segments"
         )
     start = item.start_s or 0.0
     cut = item.end_s - fraction * (item.end_s - start)

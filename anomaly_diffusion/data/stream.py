@@ -81,17 +81,26 @@ def item_windows(
             yield window
 
 
-def _stream_span(
-    item: Item, features: FeatureConfig, source: SourceConfig
-) -> tuple[float, int, int] | None:
-    """``(rate, first, last)`` sample span of a streamable signal item, else ``None``.
-
-    Streamable: audio files (rate and length from the header) and ``.npy`` vectors (length
-    from the header, rate from ``source.sample_rate``: the file carries none).
-    """
-    suffix = Path(item.path).suffix.lower()
-    if features.kind == "frame" or features.window_seconds is None:
+def item_end_s(item: Item, source: SourceConfig) -> float | None:
+    """Where ``item`` ends (s from the start of its file): its ``end_s``, else the file's
+    length, from the header of audio and ``.npy`` files, else by reading it (tables: from the
+    first row, one row interval past the last); ``None`` for images or an unreadable file
+    (the reader reports it when the windows are read)."""
+    if item.end_s is not None:
+        return item.end_s
+    length = _signal_length(item, source)
+    if length is not None:
+        return length[1] / length[0]
+    try:
+        return read_recording(item.path, source=source, asset=item.asset).duration_s
+    except DataError:
         return None
+
+
+def _signal_length(item: Item, source: SourceConfig) -> tuple[float, int] | None:
+    """``(rate, samples)`` of an audio file or a one-channel ``.npy`` vector from its header
+    (the ``.npy`` rate from ``source.sample_rate``), else ``None``."""
+    suffix = Path(item.path).suffix.lower()
     try:
         if suffix in AUDIO_SUFFIXES:
             info = sf.info(item.path)
@@ -105,6 +114,23 @@ def _stream_span(
             return None
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError):
         return None  # the whole-file reader reports the problem
+    return rate, n
+
+
+def _stream_span(
+    item: Item, features: FeatureConfig, source: SourceConfig
+) -> tuple[float, int, int] | None:
+    """``(rate, first, last)`` sample span of a streamable signal item, else ``None``.
+
+    Streamable: audio files (rate and length from the header) and ``.npy`` vectors (length
+    from the header, rate from ``source.sample_rate``: the file carries none).
+    """
+    if features.kind == "frame" or features.window_seconds is None:
+        return None
+    length = _signal_length(item, source)
+    if length is None:
+        return None
+    rate, n = length
     first = round((item.start_s or 0.0) * rate)
     last = n if item.end_s is None else min(n, round(item.end_s * rate))
     return (rate, first, last) if last > first else None

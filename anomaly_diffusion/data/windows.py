@@ -173,6 +173,7 @@ def _signal_windows(
     if rec.kind == "table" and features.kind in ("stft", "log_mel"):
         rec = _table_as_signal(rec, source)
     rec = _check_rate(rec, source=source, expected_rate=expected_rate)
+    _check_window_holds_two_samples(rec, features)
     windows = []
     for seg_start, seg_stop in rec.segments or ((0, rec.data.shape[-1]),):
         bounds = window_bounds(
@@ -193,6 +194,38 @@ def _signal_windows(
     for note in rec.notes:
         logger.warning("%s: %s", item.path, note)
     return windows
+
+
+MIN_WINDOW_SAMPLES = 2
+"""Samples (table rows) a window needs: one row is no trace to re-project."""
+
+SUGGESTED_WINDOW_ROWS = 20
+"""Rows the fix of a too-short table window proposes (TEP: 20 rows of 3 min, one hour)."""
+
+
+def _check_window_holds_two_samples(rec: Recording, features: FeatureConfig) -> None:
+    """Refuse windows of fewer than :data:`MIN_WINDOW_SAMPLES` samples or rows (a process
+    preset's 64-s windows on a table with a row every 3 minutes hold none), naming a window
+    length that fits the data's interval.
+
+    Raises:
+        DataError: ``features.window_seconds`` is shorter than two sample intervals.
+    """
+    if features.window_seconds is None or not rec.rate:
+        return
+    width = round(features.window_seconds * rec.rate)
+    if width >= MIN_WINDOW_SAMPLES:
+        return
+    interval = 1.0 / rec.rate
+    what = "rows" if rec.kind == "table" else "samples"
+    rows = SUGGESTED_WINDOW_ROWS
+    raise DataError(
+        f"{rec.path}: features.window_seconds={features.window_seconds:g} holds {width} "
+        f"{what} of this data (one every {interval:.4g} s); a window needs at least "
+        f"{MIN_WINDOW_SAMPLES}: set features.window_seconds to a multiple of {interval:.4g} s, "
+        f"e.g. features.window_seconds={rows * interval:.6g} "
+        f"features.hop_seconds={rows * interval / 2:.6g} ({rows} {what}, half overlapping)"
+    )
 
 
 def _table_as_signal(rec: Recording, source: SourceConfig) -> Recording:

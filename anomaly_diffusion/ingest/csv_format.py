@@ -56,5 +56,27 @@ def _pick_separator(lines: list[str]) -> str:
     return best if np.median(counts[best]) > 0 else ","
 
 
+LABEL_NAMES = ("label", "labels", "fault", "anomaly", "is_anomaly", "attack")
+"""Column names read as the 0/1 row label when ``source.label_column`` is not given: a label
+read as a sensor would leak the answer into the model's input (TEP's ``fault`` column is 0 in
+every training row and 1 in the faulty test rows)."""
+
+SECONDS_SUFFIXES = ("_s", "_sec", "_secs", "_seconds", "(s)", "[s]")
+"""Unit suffixes a time column's name may carry (``time_s``, ``timestamp [s]``)."""
+
+
 def guess_time(columns) -> str | None:
-    return next((c for c in columns if str(c).strip().lower() in TIME_NAMES), None)
+    """The first column named like a time: one of :data:`TIME_NAMES`, optionally followed by a
+    seconds suffix (:data:`SECONDS_SUFFIXES`, with or without a space); ``None`` if none."""
+    for column in columns:
+        name = str(column).strip().lower()
+        for suffix in ("", *SECONDS_SUFFIXES):
+            base = name[: len(name) - len(suffix)].rstrip() if suffix else name
+            if name.endswith(suffix) and base in TIME_NAMES:
+                return column
+    return None
+
+
+def guess_label(columns) -> str | None:
+    """The first column named like a row label (:data:`LABEL_NAMES`, any case), else ``None``."""
+    return next((c for c in columns if str(c).strip().lower() in LABEL_NAMES), None)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly_diffusion.errors import DataError
-from anomaly_diffusion.ingest.csv_format import TIME_NAMES, guess_time, sniff
+from anomaly_diffusion.ingest.csv_format import TIME_NAMES, guess_label, guess_time, sniff
 
 CHUNK_ROWS = 500_000
 
@@ -87,14 +87,20 @@ class _Reader:
         columns: tuple[str, ...] | None = None,
         exclude_columns: tuple[str, ...] = (),
     ):
-        self.path, self.label_column = path, label_column
+        self.path = path
         self.is_parquet = path.suffix.lower() == ".parquet"
         self.first_row, self.decimal = (1, ".") if self.is_parquet else (2, ".")
         self.header = self._header()
+        if label_column is None:  # a label named like one is never read as a sensor
+            label_column = guess_label(self.header)
+            if label_column is not None and label_column in (columns or ()):
+                label_column = None  # the user named it a sensor
+        self.label_column = label_column
         self.time_col = timestamp_column or guess_time(self.header)
         if self.time_col is None or self.time_col not in self.header:
             raise DataError(
-                f"{path}: no timestamp column (looked for {timestamp_column or TIME_NAMES}; "
+                f"{path}: no timestamp column (looked for {timestamp_column or TIME_NAMES}"
+                f"{'' if timestamp_column else ', optionally with a unit like _s'}; "
                 f"columns: {[str(c) for c in self.header]}); set source.timestamp_column=<name>"
             )
         if label_column is not None and label_column not in self.header:

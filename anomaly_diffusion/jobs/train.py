@@ -14,7 +14,7 @@ import pandas as pd
 
 from anomaly_diffusion.atomic import atomic_path
 from anomaly_diffusion.data.dataset import load_items, split_validation
-from anomaly_diffusion.data.stream import load_windows
+from anomaly_diffusion.data.stream import item_end_s, load_windows
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.heap import release_free_memory
@@ -65,7 +65,10 @@ def run_train(cfg: TrainJobConfig) -> dict[str, Any]:
         fit_items, val_items = train_items, [it for it in given_val if it.label != 1]
     else:
         fit_items, val_items = split_validation(
-            train_items, fraction=cfg.data.val_fraction, rng=np.random.default_rng(cfg.seed)
+            train_items,
+            fraction=cfg.data.val_fraction,
+            rng=np.random.default_rng(cfg.seed),
+            end_of=lambda item: item_end_s(item, cfg.detector.source),
         )
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
