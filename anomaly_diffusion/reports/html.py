@@ -244,6 +244,9 @@ def _severity(row: pd.Series) -> str:
 
 def _where(row: pd.Series) -> str:
     t, f = _num(row["peak_time_s"]), _num(row["peak_freq_hz"])
+    sensor = row.get("peak_sensor")  # tables; score files written before it have none
+    if isinstance(sensor, str) and sensor:
+        return f"t = {_fmt(t, '.2f', ' s')}, sensor {_e(sensor)}"
     if math.isfinite(t) or math.isfinite(f):
         return f"t = {_fmt(t, '.2f', ' s')}, f = {_fmt(f, '.0f', ' Hz')}"
     x, y = _num(row["peak_x"]), _num(row["peak_y"])

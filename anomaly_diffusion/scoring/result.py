@@ -25,6 +25,7 @@ SCORE_COLUMNS = (
     "peak_freq_hz",
     "peak_x",
     "peak_y",
+    "peak_sensor",
     "map_path",
     "error",
 )
@@ -59,15 +60,19 @@ class ScoreResult:
 
 
 def peak_location(window: Window, amap: np.ndarray) -> dict[str, float | None]:
-    """Where the map peaks: time (s) and frequency (Hz) for signals, pixel x/y for images
-    (in the original image's pixels)."""
+    """Where the map peaks: time (s) and frequency (Hz) for signals, time and sensor (the
+    name of the map row that peaks) for tables, pixel x/y for images (in the original image's
+    pixels)."""
     row, col = peak_of(amap)
-    out: dict[str, float | None] = {
+    out: dict[str, float | str | None] = {
         "peak_time_s": None,
         "peak_freq_hz": None,
         "peak_x": None,
         "peak_y": None,
+        "peak_sensor": None,
     }
+    if window.channels and amap.ndim == 2 and amap.shape[0] == len(window.channels):
+        out["peak_sensor"] = str(window.channels[row])
     if window.frame_s is not None:
         out["peak_time_s"] = float((window.start_s or 0.0) + col * window.frame_s)
         if window.freqs_hz is not None:

@@ -27,7 +27,7 @@ from anomaly_diffusion.tracking.mlflow_tracker import _quiet_mlflow, is_model_ur
 logger = logging.getLogger(__name__)
 
 _DOUBLE = {"start_s", "end_s", "score", "threshold", "severity"} | {
-    c for c in SCORE_COLUMNS if c.startswith("peak_")
+    c for c in SCORE_COLUMNS if c.startswith("peak_") and c != "peak_sensor"
 }
 
 

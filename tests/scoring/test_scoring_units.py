@@ -201,6 +201,24 @@ def test_peak_location_image():
     assert loc["peak_time_s"] is None and loc["peak_freq_hz"] is None
 
 
+def test_peak_location_table_names_the_sensor():
+    window = Window(
+        features=np.zeros((1, 3, 20), np.float32),
+        item=Item("plant.csv", asset="unit_1"),
+        start_s=600.0,
+        end_s=4200.0,
+        frame_s=180.0,
+        channels=("level", "flow", "temp"),
+    )
+    amap = np.zeros((3, 20))
+    amap[1, 12] = 1.0  # the flow sensor, row 12 of the window
+    loc = peak_location(window, amap)
+    assert loc["peak_sensor"] == "flow"
+    assert loc["peak_time_s"] == pytest.approx(600.0 + 12 * 180.0)
+    assert loc["peak_freq_hz"] is None
+    assert peak_location(_image_window(), np.ones((64, 64)))["peak_sensor"] is None
+
+
 def test_result_frame():
     windows = [_spec_window("a.wav", 0.0), _spec_window("a.wav", 1.0), _image_window()]
     maps = [np.zeros((5, 10)), np.zeros((5, 10)), np.zeros((64, 64))]
