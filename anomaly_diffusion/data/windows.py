@@ -173,7 +173,7 @@ def _signal_windows(
     if rec.kind == "table" and features.kind in ("stft", "log_mel"):
         rec = _table_as_signal(rec, source)
     rec = _check_rate(rec, source=source, expected_rate=expected_rate)
-    _check_window_holds_two_samples(rec, features)
+    features = _window_for(rec, features)
     windows = []
     for seg_start, seg_stop in rec.segments or ((0, rec.data.shape[-1]),):
         bounds = window_bounds(
@@ -199,33 +199,51 @@ def _signal_windows(
 MIN_WINDOW_SAMPLES = 2
 """Samples (table rows) a window needs: one row is no trace to re-project."""
 
-SUGGESTED_WINDOW_ROWS = 20
-"""Rows the fix of a too-short table window proposes (TEP: 20 rows of 3 min, one hour)."""
+TABLE_WINDOW_ROWS = 20
+"""Rows of a table window when ``features.window_seconds`` holds fewer than
+:data:`MIN_WINDOW_SAMPLES` of the table's rows (TEP: 20 rows of 3 minutes, one hour)."""
+
+_ADAPTED: set[tuple[float, float]] = set()  # (window s, row interval s) already logged
 
 
-def _check_window_holds_two_samples(rec: Recording, features: FeatureConfig) -> None:
-    """Refuse windows of fewer than :data:`MIN_WINDOW_SAMPLES` samples or rows (a process
-    preset's 64-s windows on a table with a row every 3 minutes hold none), naming a window
-    length that fits the data's interval.
+def _window_for(rec: Recording, features: FeatureConfig) -> FeatureConfig:
+    """``features``, or for a table too coarse for them, windows of :data:`TABLE_WINDOW_ROWS`
+    rows with the hop scaled alike (the process preset's 64-s windows hold no row of a table
+    with a row every 3 minutes). The same table interval always gives the same windows, so a
+    saved model reads its tables as it was trained.
 
     Raises:
-        DataError: ``features.window_seconds`` is shorter than two sample intervals.
+        DataError: a signal window shorter than :data:`MIN_WINDOW_SAMPLES` samples.
     """
     if features.window_seconds is None or not rec.rate:
-        return
+        return features
     width = round(features.window_seconds * rec.rate)
     if width >= MIN_WINDOW_SAMPLES:
-        return
+        return features
     interval = 1.0 / rec.rate
-    what = "rows" if rec.kind == "table" else "samples"
-    rows = SUGGESTED_WINDOW_ROWS
-    raise DataError(
-        f"{rec.path}: features.window_seconds={features.window_seconds:g} holds {width} "
-        f"{what} of this data (one every {interval:.4g} s); a window needs at least "
-        f"{MIN_WINDOW_SAMPLES}: set features.window_seconds to a multiple of {interval:.4g} s, "
-        f"e.g. features.window_seconds={rows * interval:.6g} "
-        f"features.hop_seconds={rows * interval / 2:.6g} ({rows} {what}, half overlapping)"
-    )
+    if rec.kind != "table":
+        raise DataError(
+            f"{rec.path}: features.window_seconds={features.window_seconds:g} holds {width} "
+            f"samples (one every {interval:.4g} s); a window needs at least "
+            f"{MIN_WINDOW_SAMPLES}: raise features.window_seconds"
+        )
+    window_s = TABLE_WINDOW_ROWS * interval
+    hop_s = (features.hop_seconds or features.window_seconds) * window_s / features.window_seconds
+    if (features.window_seconds, interval) not in _ADAPTED:
+        _ADAPTED.add((features.window_seconds, interval))
+        logger.warning(
+            "%s: a row every %.4g s, so features.window_seconds=%g would hold %d row(s); "
+            "windows of %d rows instead (%.6g s, hop %.6g s); set features.window_seconds "
+            "to choose another length",
+            rec.path,
+            interval,
+            features.window_seconds,
+            width,
+            TABLE_WINDOW_ROWS,
+            window_s,
+            hop_s,
+        )
+    return dataclasses.replace(features, window_seconds=window_s, hop_seconds=hop_s)
 
 
 def _table_as_signal(rec: Recording, source: SourceConfig) -> Recording:
