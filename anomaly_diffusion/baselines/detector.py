@@ -14,6 +14,7 @@ import numpy as np
 from anomaly_diffusion.baselines.common import CalibratedBaseline
 from anomaly_diffusion.baselines.dense_ae import dense_ae_scores, fit_dense_ae
 from anomaly_diffusion.baselines.pretrained import PRETRAINED_BASELINES, PretrainedBaseline
+from anomaly_diffusion.baselines.process_pca import fit_row_pca, row_pca_scores
 from anomaly_diffusion.baselines.reference import fit_isolation_forest, fit_pca, pca_scores
 from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector import DetectorConfig
@@ -22,7 +23,7 @@ from anomaly_diffusion.features.normalization import fit_normalization, normaliz
 from anomaly_diffusion.scoring.result import ScoreResult
 
 #: Baselines on the model's own normalized features (:class:`BaselineDetector`).
-FEATURE_BASELINES = ("isolation_forest", "pca", "dense_ae")
+FEATURE_BASELINES = ("isolation_forest", "pca", "dense_ae", "pca_t2", "pca_q")
 #: ``train model=<name>`` choices besides ``diffusion``.
 BASELINES = (*FEATURE_BASELINES, *PRETRAINED_BASELINES)
 
@@ -38,8 +39,8 @@ def make_baseline(
 
 
 class BaselineDetector(CalibratedBaseline):
-    """IsolationForest, PCA reconstruction or the DCASE-style dense autoencoder on the model's
-    normalized features.
+    """IsolationForest, PCA reconstruction, the DCASE-style dense autoencoder, or (process
+    tables) PCA T² / Q of every row, on the model's normalized features.
 
     Args:
         name: One of :data:`FEATURE_BASELINES`.
@@ -83,6 +84,14 @@ class BaselineDetector(CalibratedBaseline):
                 "set features.window_seconds so that every window has the same length"
             )
 
+    def _check_table(self) -> None:
+        if self.config.features.kind != "sensor_window":
+            raise ConfigError(
+                f"model={self.name} is a process-monitoring statistic of table rows; use it "
+                f"on process tables (preset=process), not features.kind="
+                f"{self.config.features.kind}"
+            )
+
     def _inputs(self, windows: Sequence[Window]) -> list[np.ndarray]:
         self._check_shapes(windows)
         return [normalize(w.features, self.mean_, self.std_) for w in windows]
@@ -100,6 +109,9 @@ class BaselineDetector(CalibratedBaseline):
             self.model_ = fit_isolation_forest(x, seed=seed)
         elif self.name == "pca":
             self.model_ = fit_pca(x)
+        elif self.name in ("pca_t2", "pca_q"):
+            self._check_table()
+            self.model_ = fit_row_pca(x)
         else:
             self.model_ = fit_dense_ae(
                 x, spectrogram=self._spectrogram, seed=seed, max_minutes=self.max_minutes
@@ -117,6 +129,8 @@ class BaselineDetector(CalibratedBaseline):
             maps = [np.zeros(a.shape[1:], dtype=np.float32) for a in x]  # no localization
         elif self.name == "pca":
             scores, maps = pca_scores(self.model_, x)
+        elif self.name in ("pca_t2", "pca_q"):
+            scores, maps = row_pca_scores(self.model_, x, self.name[4:])
         else:
             scores, maps = dense_ae_scores(self.model_, x, spectrogram=self._spectrogram)
         return self._result(scores, maps, windows)
