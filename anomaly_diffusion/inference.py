@@ -112,20 +112,21 @@ def read_held_out(
     """
     features = detector.config.features
     windows, failures = read_windows(detector, items, desc=desc, cache=cache)
-    n_scoring_hop, hop = len(windows), None
+    n_scoring_hop, used = len(windows), None
     for hop in held_out_hops(features)[1:]:
         if len(windows) >= MIN_HELD_OUT_WINDOWS:
             break
         windows, failures = read_windows(
             detector, items, desc=desc, cache=cache, features=replace(features, hop_seconds=hop)
         )
-    if len(windows) != n_scoring_hop:
+        used = hop
+    if used is not None:
         logger.info(
             "held-out normal data: %d window(s) at the scoring hop are too few to estimate the "
             "threshold; cut at hop %.4g s instead (1/%d of the %.4g-s window): %d window(s)",
             n_scoring_hop,
-            hop,
-            round(features.window_seconds / hop),
+            used,
+            round(features.window_seconds / used),
             features.window_seconds,
             len(windows),
         )
