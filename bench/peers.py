@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from anomaly_diffusion.baselines.dense_ae import dense_ae_scores, fit_dense_ae
 from anomaly_diffusion.baselines.detector import make_baseline
+from anomaly_diffusion.baselines.process_pca import fit_row_pca, row_pca_scores
 from anomaly_diffusion.baselines.reference import fit_isolation_forest, fit_pca, pca_scores
 from anomaly_diffusion.features.normalization import normalize
 from anomaly_diffusion.jobs.evaluation import pixel_ground_truth
@@ -82,6 +83,17 @@ def peer_rows(det, fit_w, val_w, test_w, labels: np.ndarray, seed: int) -> list[
             return lambda x: (model.decision_function(np.stack([a.reshape(-1) for a in x])), None)
 
         peers.append((name, fitted))
+    if det.config.features.kind == "sensor_window":  # process monitoring's own statistics
+        for label, statistic in (
+            ("PCA T2 (90 % var) of each row, window max", "t2"),
+            ("PCA Q (90 % var) of each row, window max", "q"),
+        ):
+
+            def row_pca(statistic=statistic):
+                model = fit_row_pca(tr)
+                return lambda x: row_pca_scores(model, x, statistic)
+
+            peers.append((label, row_pca))
     if det.config.features.kind == "frame":
         for label, key in (
             ("PatchCore (1 % k-center coreset, NN distance), MobileNetV2 layers", "patchcore"),
