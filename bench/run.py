@@ -182,7 +182,8 @@ def cases(minutes: float, plant: dict[str, Path]) -> list[Case]:
             preset_detector("process", *budget),
             "process preset as shipped (its 64-s windows adapt to 20 rows of 3 min, hop 10 "
             "rows; `fault` read as the row label); trained on train/good/d00.csv; window AUROC "
-            "over all test files, a window anomalous when any of its rows is faulty (the "
+            "over all test files, a window anomalous when any of its rows is faulty, normal "
+            "windows from d00_te.csv and the fault files' rows before the fault (the "
             "protocol's per-fault FDR is not computed here yet)",
             variants=False,
         ),
