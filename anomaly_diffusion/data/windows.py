@@ -203,8 +203,6 @@ TABLE_WINDOW_ROWS = 20
 """Rows of a table window when ``features.window_seconds`` holds fewer than
 :data:`MIN_WINDOW_SAMPLES` of the table's rows (TEP: 20 rows of 3 minutes, one hour)."""
 
-_ADAPTED: set[tuple[float, float]] = set()  # (window s, row interval s) already logged
-
 
 def _window_for(rec: Recording, features: FeatureConfig) -> FeatureConfig:
     """``features``, or for a table too coarse for them, windows of :data:`TABLE_WINDOW_ROWS`
@@ -229,20 +227,18 @@ def _window_for(rec: Recording, features: FeatureConfig) -> FeatureConfig:
         )
     window_s = TABLE_WINDOW_ROWS * interval
     hop_s = (features.hop_seconds or features.window_seconds) * window_s / features.window_seconds
-    if (features.window_seconds, interval) not in _ADAPTED:
-        _ADAPTED.add((features.window_seconds, interval))
-        logger.warning(
-            "%s: a row every %.4g s, so features.window_seconds=%g would hold %d row(s); "
-            "windows of %d rows instead (%.6g s, hop %.6g s); set features.window_seconds "
-            "to choose another length",
-            rec.path,
-            interval,
-            features.window_seconds,
-            width,
-            TABLE_WINDOW_ROWS,
-            window_s,
-            hop_s,
-        )
+    logger.warning(
+        "%s: a row every %.4g s, so features.window_seconds=%g would hold %d row(s); "
+        "windows of %d rows instead (%.6g s, hop %.6g s); set features.window_seconds "
+        "to choose another length",
+        rec.path,
+        interval,
+        features.window_seconds,
+        width,
+        TABLE_WINDOW_ROWS,
+        window_s,
+        hop_s,
+    )
     return dataclasses.replace(features, window_seconds=window_s, hop_seconds=hop_s)
 
 
