@@ -52,3 +52,12 @@ def test_trimmer_trims_every_n_items(monkeypatch):
     assert len(calls) == 2
     trimmer.done(25)  # one call per done(), however many items it reports
     assert len(calls) == 3
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+    reason="mallopt is glibc's",
+)
+def test_allocator_is_configured_once_per_process():
+    assert heap.configure_allocator() is True
+    assert heap.configure_allocator() is True  # cached: a second call changes nothing

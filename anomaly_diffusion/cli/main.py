@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from anomaly_diffusion.errors import AnomalyDiffusionError
+from anomaly_diffusion.heap import configure_allocator
 
 COMMANDS: dict[str, str] = {
     "train": "fit a model on normal data, calibrate, evaluate, save and log it",
@@ -60,6 +61,7 @@ def _setup_runtime() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command, compose the config, run the job, map errors to exit codes."""
+    configure_allocator()  # long batch loops: reuse freed memory, never let it pile up
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE.format(commands="\n".join(f"  {k:<11} {v}" for k, v in COMMANDS.items())))

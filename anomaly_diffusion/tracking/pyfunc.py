@@ -33,6 +33,9 @@ class DetectorPyfunc(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         from anomaly_diffusion.detector import DiffusionAnomalyDetector
+        from anomaly_diffusion.heap import configure_allocator
+
+        configure_allocator()
 
         self.detector = DiffusionAnomalyDetector.load(context.artifacts[DETECTOR_ARTIFACT])
 
