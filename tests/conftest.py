@@ -75,6 +75,32 @@ def cwru() -> Path:
     return require_dataset("cwru_bearing")
 
 
+@pytest.fixture
+def train_cwru(cwru: Path, tmp_path: Path):
+    """``train_cwru(*overrides)``: ``anomaly-diffusion train`` on the CWRU manifest (48 kHz,
+    drive end) with the vibration preset and ``overrides`` in ``tmp_path``; returns (its
+    stderr, metrics.json)."""
+    import json
+
+    def run(*overrides: str) -> tuple[str, dict]:
+        cli = str(Path(sys.executable).parent / "anomaly-diffusion")
+        args = [
+            cli,
+            "train",
+            f"data.manifest={cwru / 'manifest.csv'}",
+            "run_dir=run",
+            "source.sample_rate=48000",
+            "source.channel=DE",
+            "tracking.enabled=false",
+            *overrides,
+        ]
+        out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return out.stderr, json.loads((tmp_path / "run" / "metrics.json").read_text())
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def toycar() -> Path:
     return require_dataset("dcase2023_toycar")

@@ -3,11 +3,6 @@ failing under CI=true)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -60,43 +55,9 @@ def test_magnetic_tile_layout_and_masks(magnetic_tile):
     assert window.features.min() >= 0.0 and window.features.max() <= 1.0
 
 
-def _train_cwru(cwru: Path, tmp_path: Path, *overrides: str) -> tuple[str, dict]:
-    """``anomaly-diffusion train`` on the CWRU manifest (48 kHz, drive end) with the vibration
-    preset and ``overrides``; returns (its stderr, metrics.json)."""
-    cli = str(Path(sys.executable).parent / "anomaly-diffusion")
-    args = [
-        cli,
-        "train",
-        f"data.manifest={cwru / 'manifest.csv'}",
-        "run_dir=run",
-        "source.sample_rate=48000",
-        "source.channel=DE",
-        "tracking.enabled=false",
-        *overrides,
-    ]
-    out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stderr, json.loads((tmp_path / "run" / "metrics.json").read_text())
-
-
 @pytest.mark.slow
-def test_cwru_vibration_preset_threshold_holds_on_the_next_stretch(cwru, tmp_path):
-    # issue #15: the vibration preset as shipped (only the data's rate and channel given) set
-    # its threshold from the 2 windows of 0.32 s in the last 0.6 s of the one normal recording,
-    # and alarmed on 6-9 of the 12 normal test windows that follow it (target 1 %)
-    log, metrics = _train_cwru(cwru, tmp_path, "training.max_minutes=1")  # the suite's budget
-    assert "cut at hop 0.04 s instead" in log  # 8 held-out windows, not 2
-    assert metrics["n_test_normal"] == 12
-    # at most 2 of 12: the 95 % interval of the realised rate still reaches below 2 %
-    assert metrics["false_alarm_rate"] <= 2 / 12
-    assert metrics["recall"] >= 0.9  # and the threshold is not one nobody crosses
-
-
-@pytest.mark.slow
-def test_cwru_train_through_cli_separates_faults(cwru, tmp_path):
-    _, metrics = _train_cwru(
-        cwru,
-        tmp_path,
+def test_cwru_train_through_cli_separates_faults(cwru, train_cwru, tmp_path):
+    _, metrics = train_cwru(
         f"features.window_seconds={CWRU_WINDOW}",
         f"features.hop_seconds={CWRU_WINDOW}",  # half the protocol's windows: the bench has all
         "training=quick",

@@ -106,35 +106,27 @@ def test_signal_window_shorter_than_two_samples_is_refused(tmp_path):
         extract_windows(Item(str(path)), source=SourceConfig(), features=tiny)
 
 
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``anomaly-diffusion *args tracking.enabled=false`` in ``cwd``."""
+    cli = str(Path(sys.executable).parent / "anomaly-diffusion")
+    return subprocess.run(
+        [cli, *args, "tracking.enabled=false"], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
 @pytest.mark.slow
 def test_cli_trains_on_one_normal_table_at_the_defaults_and_names_the_sensor(tmp_path):
     root = tmp_path / "plant"
     _historian(root / "train" / "good" / "export.csv", rows=600)
     _historian(root / "test" / "good" / "next_run.csv", rows=200, seed=1)
     _historian(root / "test" / "fault" / "drift.csv", rows=200, seed=2, fault_from=0)
-    cli = str(Path(sys.executable).parent / "anomaly-diffusion")
-    base = [cli, "train", f"data.root={root}", "tracking.enabled=false", "training.max_steps=100"]
-    out = subprocess.run(
-        [*base, "run_dir=run"], cwd=tmp_path, capture_output=True, text=True, timeout=600
-    )
+    out = _cli(tmp_path, "train", f"data.root={root}", "run_dir=run", "training.max_steps=100")
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["n_train"] == 1 and metrics["n_test_anomalous"] > 0
     assert metrics["auroc"] >= 0.9  # a jump of 10 (100 noise sd) in one sensor, all file long
-    out = subprocess.run(
-        [
-            cli,
-            "score",
-            "model=run/model",
-            f"input={root / 'test' / 'fault' / 'drift.csv'}",
-            "output=scores.parquet",
-            "tracking.enabled=false",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    drift = root / "test" / "fault" / "drift.csv"
+    out = _cli(tmp_path, "score", "model=run/model", f"input={drift}", "output=scores.parquet")
     assert out.returncode == 0, out.stderr[-3000:]
     scores = pd.read_parquet(tmp_path / "scores.parquet")
     assert scores["is_anomaly"].mean() >= 0.9
