@@ -24,7 +24,8 @@ def safe_open_keys(path: Path) -> set[str]:
         return set(f.keys())
 
 
-QUICK = ["training=quick", "training.max_steps=150", "training.max_minutes=10"]  # steps, not time: the same model on a loaded CI worker
+# a fixed number of steps, not a time budget: the same model on a loaded CI worker
+QUICK = ["training=quick", "training.max_steps=150", "training.max_minutes=10"]
 
 
 @pytest.fixture(scope="module")
