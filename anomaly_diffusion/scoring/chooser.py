@@ -172,13 +172,15 @@ def tune_then_calibrate(
 ) -> tuple[TuneResult | None, list[Window]]:
     """What ``train`` does with the held-out normals: with ``tune``, one share of them
     (:func:`~anomaly_diffusion.calibration.split_held_out`) chooses the scoring settings and
-    the rest calibrates the threshold; without, all of them calibrate. Returns the tuning
-    result (or ``None``) and the windows the threshold was fit on."""
+    the rest calibrates the threshold; without (or with too few to split), all of them
+    calibrate. Returns the tuning result (or ``None``) and the windows the threshold was fit
+    on."""
     result, calibrate = None, list(held_out)
     if tune is not None:
         tune_windows, calibrate = split_held_out(held_out, share=tune.share, seed=seed)
-        result = choose_scoring(detector, tune_windows, tune, seed=seed)
-        detector.config = replace(detector.config, scoring=result.scoring)
+        if tune_windows:
+            result = choose_scoring(detector, tune_windows, tune, seed=seed)
+            detector.config = replace(detector.config, scoring=result.scoring)
     detector.calibrate(calibrate, seed=seed, anomalous=anomalous)
     return result, calibrate
 

@@ -121,8 +121,9 @@ def test_tuning_and_calibration_get_disjoint_held_out_files(caplog):
     early, late = split_held_out(one[::-1], share=0.5, seed=0)
     assert [w.start_s for w in early] == list(range(10))
     assert [w.start_s for w in late] == list(range(10, 20))
-    # too few to split: both use all, and the log says so
+    # too few to split: nothing tunes (never the calibration data), all calibrate, and the
+    # log says so
     few = one[:5]
     with caplog.at_level("WARNING"):
-        assert split_held_out(few, share=0.5, seed=0) == (few, few)
-    assert "threshold may be optimistic" in caplog.text
+        assert split_held_out(few, share=0.5, seed=0) == ([], few)
+    assert "scoring settings stay as configured" in caplog.text

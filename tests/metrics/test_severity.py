@@ -39,3 +39,19 @@ def test_severity_is_monotonic_and_does_not_saturate_beyond_the_last_normal_scor
 def test_severity_needs_two_normal_scores():
     with pytest.raises(DataError, match=">= 2 held-out normal scores"):
         NormalTail.fit(np.array([1.0]))
+
+
+def test_tail_beyond_the_last_score_is_predictive_known_answer():
+    """n = 5, top 2 scores (3, 5): one excess, scale 2. Beyond 5 the tail is
+    (1 + x / (m * scale)) ** -m / (n + 1) with m = 1, not the plug-in exp(-x / scale) / (n + 1):
+    a scale from one excess is uncertain, and the tail must be heavier for it."""
+    tail = NormalTail.fit(np.array([0.0, 1.0, 2.0, 3.0, 5.0]))
+    assert tail.scale == pytest.approx(2.0) and tail.dof == 1
+    assert tail.tail_probability(np.array([9.0]))[0] == pytest.approx(1 / 18)
+    # the score at a probability inverts it
+    assert tail.score_at(1 / 18) == pytest.approx(9.0)
+    # many excesses: the predictive tail tends to the exponential one
+    big = NormalTail.fit(np.random.default_rng(0).exponential(1.0, 5000))
+    x = big.scores[-1] + 3 * big.scale
+    p = big.tail_probability(np.array([x]))[0]
+    assert p == pytest.approx(np.exp(-3.0) / 5001, rel=0.01)

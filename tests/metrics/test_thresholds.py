@@ -32,22 +32,27 @@ def test_false_alarm_threshold_with_ties() -> None:
 
 def test_few_scores_extrapolate_the_exponential_tail_known_answer() -> None:
     scores = np.array([0.0, 1.0, 2.0, 4.0])  # n = 4: top 2 -> one excess of 2 -> scale 2
-    expected = 4.0 + 2.0 * np.log(1.0 / (0.01 * 5))  # P(fresh > max) = 1/5, then exp(-x/2)
+    # P(fresh > max) = 1/5; beyond it the predictive tail (1 + x / (m * 2)) ** -m with m = 1
+    # excess: 1/5 * 1 / (1 + x / 2) = 0.01 at x = 38 (the plug-in exp(-x / 2) gave x = 6.0)
+    expected = 4.0 + 38.0
     assert false_alarm_threshold(scores, target_far=0.01) == pytest.approx(expected)
     constant = false_alarm_threshold(np.full(5, 3.0), target_far=0.01)
     assert constant > 3.0
 
 
-@pytest.mark.parametrize("n", [25, 50])
+@pytest.mark.parametrize("n", [6, 10, 25, 50])
 def test_few_normal_scores_still_give_about_the_target_rate(n: int) -> None:
     """With n * rate < 1 the highest normal score alone would let 1/(n+1) (4 % at n = 25)
-    through; the fitted tail keeps the realised rate on fresh draws within 2x of 1 %."""
+    through; the fitted tail keeps the realised rate on fresh draws within 2x of 1 %. With a
+    handful of scores the tail's scale rests on one or two excesses: plugging that estimate in
+    let 6.7 % through at n = 6 and 4.2 % at n = 10; the predictive tail (2.3 %, 1.6 %) accounts
+    for it, within 2.5x of the target at n = 6."""
     rng = np.random.default_rng(n)
     realised = [
         np.mean(rng.gamma(2.0, size=4000) > false_alarm_threshold(rng.gamma(2.0, size=n)))
         for _ in range(300)
     ]
-    assert 0.005 <= np.mean(realised) <= 0.02
+    assert 0.005 <= np.mean(realised) <= (0.025 if n < 10 else 0.02)
     assert np.mean(realised) < 0.75 / (n + 1)  # clearly below the plain maximum's rate
 
 
