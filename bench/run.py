@@ -30,6 +30,7 @@ from anomaly_diffusion.cpus import available_cpus
 from anomaly_diffusion.data.dataset import discover, read_manifest, split_validation
 from anomaly_diffusion.data.stream import item_end_s, load_windows
 from anomaly_diffusion.data.synthetic import make_plant
+from anomaly_diffusion.data.windows import training_features
 from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 from anomaly_diffusion.heap import configure_allocator
 from anomaly_diffusion.inference import read_held_out
@@ -230,7 +231,7 @@ def run_case(case: Case, seed: int) -> dict:
         end_of=lambda item: item_end_s(item, cfg.source),
     )
     read = {"source": cfg.source, "features": cfg.features}
-    fit_w, _ = load_windows(fit_items, **read)
+    fit_w, _ = load_windows(fit_items, source=cfg.source, features=training_features(cfg.features))
     det = DiffusionAnomalyDetector(cfg).fit(fit_w, seed=seed)
     val_w, _ = read_held_out(det, val_items)  # as `train` reads them (denser when few)
     test_w, _ = load_windows(test, expected_rate=det.sample_rate_, **read)

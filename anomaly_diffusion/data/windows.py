@@ -204,6 +204,31 @@ TABLE_WINDOW_ROWS = 20
 :data:`MIN_WINDOW_SAMPLES` of the table's rows (TEP: 20 rows of 3 minutes, one hour)."""
 
 
+TRAIN_HOP_FRACTION = 0.1
+"""Training windows of process tables start every tenth of a window (scoring keeps
+``features.hop_seconds``)."""
+
+
+def training_features(features: FeatureConfig) -> FeatureConfig:
+    """The feature settings training windows are cut with: for process tables
+    (``sensor_window``) a hop of :data:`TRAIN_HOP_FRACTION` of the window, unless the
+    configured hop is already that dense; other kinds unchanged.
+
+    A table of normal operation is short in windows: Tennessee Eastman's 400 training rows give
+    39 windows of 20 rows at the scoring hop of 10, and the model learns normal windows from
+    those 39 only. A window shifted by a row or two is as normal as the original, so every
+    shift is a training example (hop 2 rows: 191 windows; mean row AUROC over the 18 faults
+    0.945 -> 0.956, see bench/results/). Memory: the training windows hold each row about
+    ``1 / TRAIN_HOP_FRACTION`` times.
+    """
+    if features.kind != "sensor_window" or features.window_seconds is None:
+        return features
+    hop = features.window_seconds * TRAIN_HOP_FRACTION
+    if features.hop_seconds is not None and features.hop_seconds <= hop:
+        return features
+    return dataclasses.replace(features, hop_seconds=hop)
+
+
 def _window_for(rec: Recording, features: FeatureConfig) -> FeatureConfig:
     """``features``, or for a table too coarse for them, windows of :data:`TABLE_WINDOW_ROWS`
     rows with the hop scaled alike (the process preset's 64-s windows hold no row of a table

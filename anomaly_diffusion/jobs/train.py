@@ -15,6 +15,7 @@ import pandas as pd
 from anomaly_diffusion.atomic import atomic_path
 from anomaly_diffusion.data.dataset import load_items, split_validation
 from anomaly_diffusion.data.stream import item_end_s, load_windows
+from anomaly_diffusion.data.windows import training_features
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.heap import release_free_memory
@@ -137,7 +138,7 @@ def _run_baseline(
         fit_windows, _ = load_windows(
             fit_items,
             source=det_cfg.source,
-            features=det_cfg.features,
+            features=training_features(det_cfg.features),
             cache=cache,
             desc="reading training data",
         )
@@ -185,7 +186,7 @@ def _fit(
     fit_windows, fit_failed = load_windows(
         fit_items,
         source=det_cfg.source,
-        features=det_cfg.features,
+        features=training_features(det_cfg.features),
         cache=cache,
         desc="reading training data",
     )

@@ -64,3 +64,28 @@ def test_table_column_as_vibration_signal(tmp_path):
     assert w.features.shape[0] == 1 and w.sample_rate == pytest.approx(1000.0)
     peak = w.freqs_hz[np.argmax(w.features[0].mean(axis=1))]
     assert abs(peak - 7 / (2 * np.pi)) < 1000 / 256  # cos(7 t): 1.1 Hz, the lowest bins
+
+
+def test_training_windows_of_tables_start_every_tenth_of_a_window(tmp_path):
+    from anomaly_diffusion.data.windows import training_features
+
+    preset = FeatureConfig(kind="sensor_window", window_seconds=64.0, hop_seconds=32.0)
+    assert training_features(preset).hop_seconds == pytest.approx(6.4)
+    assert training_features(preset).window_seconds == 64.0  # same windows, more of them
+    dense = FeatureConfig(kind="sensor_window", window_seconds=64.0, hop_seconds=2.0)
+    assert training_features(dense) is dense  # already denser: the user's
+    spectro = FeatureConfig(kind="stft", window_seconds=1.0, hop_seconds=1.0)
+    assert training_features(spectro) is spectro
+    # a table read with the adapted 20-row windows: hop 2 rows for training, 10 for scoring
+    n = 400
+    table = tmp_path / "plant.csv"
+    t = np.arange(n) * 180.0
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"time_s": t, "a": rng.normal(size=n), "b": rng.normal(size=n)}).to_csv(
+        table, index=False
+    )
+    item = Item(str(table))
+    train = extract_windows(item, source=SourceConfig(), features=training_features(preset))
+    score = extract_windows(item, source=SourceConfig(), features=preset)
+    assert len(train) == (n - 20) // 2 + 1 and len(score) == (n - 20) // 10 + 1
+    assert {w.features.shape for w in train} == {(1, 2, 20)}

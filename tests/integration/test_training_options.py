@@ -74,6 +74,7 @@ def test_conditions_and_label_free_tuning_from_the_cli(cli, workdir, plant, mlfl
         "data.conditions=[mic]",
         f"data.condition_table={workdir / 'conditions.csv'}",
         "tune.enabled=true",
+        "data.val_fraction=0.35",  # 8 of 24 files: 4 tune, 4 calibrate (never the same)
         "tune.t_starts=[100,250]",
         "tune.per_kind=3",
         "tune.n_repeats=1",
