@@ -87,9 +87,13 @@ def test_conditions_and_label_free_tuning_from_the_cli(cli, workdir, plant, mlfl
     assert {"auroc_impulse", "auroc_tone", "auroc_band_noise", "auroc_dropout"} <= set(tuned)
     saved = json.loads((run / "model" / "artifacts" / "detector" / "detector.json").read_text())
     assert saved["conditions"]["categorical"] == {"mic": ["m0", "m1"]}
-    best = tuned.iloc[0]
-    assert saved["config"]["scoring"]["t_start"] == best["t_start"]
-    assert saved["config"]["scoring"]["map_type"] == best["map_type"]
+    # the saved settings are a best candidate (ties within 1e-4 go to the residual map, then
+    # the lower t_start: chooser._best)
+    scoring = saved["config"]["scoring"]
+    tops = tuned[tuned["auroc"].round(4) == tuned["auroc"].round(4).max()]
+    mine = tops[(tops["t_start"] == scoring["t_start"]) & (tops["map_type"] == scoring["map_type"])]
+    assert len(mine) > 0
+    best = mine.iloc[0]
 
     import mlflow
 
