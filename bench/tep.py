@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from anomaly_diffusion.metrics.pointwise import row_scores
+from anomaly_diffusion.metrics.pointwise import file_row_labels, row_scores
 
 UNDETECTABLE = (3, 9, 15)
 """Faults the literature leaves out of the means (no observable effect on the sensors)."""
@@ -42,16 +42,9 @@ def file_rows(windows: Sequence, scores: np.ndarray, thresholds) -> dict[str, di
         by_file[w.item.path].append(i)
     out = {}
     for path, idx in by_file.items():
-        n = max(windows[i].row_start + len(windows[i].row_labels) for i in idx)
-        labels = np.zeros(n, dtype=np.int64)
-        spans = []
-        for i in idx:
-            w = windows[i]
-            stop = w.row_start + len(w.row_labels)
-            labels[w.row_start : stop] = w.row_labels
-            spans.append((w.row_start, stop))
-        s = row_scores(n, spans, scores[idx])
-        t = row_scores(n, spans, thresholds[idx])  # windows of one file share a threshold
+        labels, spans = file_row_labels(windows, idx)
+        s = row_scores(labels.size, spans, scores[idx])
+        t = row_scores(labels.size, spans, thresholds[idx])  # windows of one file share a threshold
         keep = ~np.isnan(s)
         out[path] = {"labels": labels[keep], "scores": s[keep], "thresholds": t[keep]}
     return out

@@ -18,6 +18,7 @@ from anomaly_diffusion.metrics import (
     pixel_auroc,
 )
 from anomaly_diffusion.metrics.pointwise import (
+    file_row_labels,
     labelled_intervals,
     pointwise_metrics,
     row_scores,
@@ -138,14 +139,8 @@ def table_metrics(windows: Sequence[Window], result: ScoreResult) -> dict[str, A
     )
     labels, scores, row_thresholds, intervals, peaks = [], [], [], [], []
     for path, idx in by_file.items():
-        n = max(windows[i].row_start + len(windows[i].row_labels) for i in idx)
-        file_labels = np.zeros(n, dtype=np.int64)
-        for i in idx:
-            w = windows[i]
-            file_labels[w.row_start : w.row_start + len(w.row_labels)] = w.row_labels
-        spans = [
-            (windows[i].row_start, windows[i].row_start + len(windows[i].row_labels)) for i in idx
-        ]
+        file_labels, spans = file_row_labels(windows, idx)
+        n = file_labels.size
         labels.append(file_labels)
         scores.append(row_scores(n, spans, result.scores[idx]))
         row_thresholds.append(np.full(n, thresholds[idx[0]]))

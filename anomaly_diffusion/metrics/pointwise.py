@@ -29,6 +29,21 @@ def row_scores(
     return out
 
 
+def file_row_labels(windows: Sequence, idx: Sequence[int]) -> tuple[np.ndarray, list]:
+    """Row labels and window spans of one labelled table from its windows ``windows[i]`` for
+    ``i`` in ``idx`` (each with ``row_start`` and ``row_labels``).
+
+    Returns:
+        ``(labels, spans)``: ``(n_rows,)`` int64 0/1 (rows no window covers are 0) and the
+        ``[start, stop)`` row range of each window, in ``idx`` order.
+    """
+    spans = [(windows[i].row_start, windows[i].row_start + len(windows[i].row_labels)) for i in idx]
+    labels = np.zeros(max(stop for _, stop in spans), dtype=np.int64)
+    for i, (start, stop) in zip(idx, spans, strict=True):
+        labels[start:stop] = windows[i].row_labels
+    return labels, spans
+
+
 def pointwise_metrics(
     labels: np.ndarray, scores: np.ndarray, thresholds: np.ndarray | float
 ) -> dict[str, float | None]:

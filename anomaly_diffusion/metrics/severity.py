@@ -22,6 +22,9 @@ import numpy as np
 
 from anomaly_diffusion.errors import DataError
 
+TAIL_FRACTION = 0.2
+"""Share of the highest normal scores the tail is fitted to."""
+
 
 @dataclass(frozen=True)
 class NormalTail:
@@ -92,10 +95,6 @@ class NormalTail:
     def severity(self, scores: np.ndarray) -> np.ndarray:
         """``1 - tail_probability``: 0 = typical of normal data, towards 1 = far beyond it."""
         return 1.0 - self.tail_probability(scores)
-
-
-TAIL_FRACTION = 0.2
-"""Share of the highest normal scores the tail is fitted to."""
 
 
 def _tail_size(n: int) -> int:
