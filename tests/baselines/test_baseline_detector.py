@@ -28,7 +28,7 @@ def _frames(n: int, seed: int, spot: bool = False) -> list[Window]:
 @pytest.mark.parametrize("name", ["isolation_forest", "pca", "dense_ae"])
 def test_baselines_separate_a_bright_spot(name):
     cfg = DetectorConfig("camera", features=FeatureConfig(kind="frame", image_size=(16, 16)))
-    det = BaselineDetector(name, cfg, max_minutes=0.1)
+    det = BaselineDetector(name, cfg, max_minutes=1.0)  # 100 epochs end it first
     with pytest.raises(NotFittedError):
         det.score(_frames(2, 0))
     det.fit(_frames(80, 1), seed=0)
