@@ -41,6 +41,7 @@ def items_from_frame(frame: pd.DataFrame) -> list[Item]:
                 start_s=None if start is None or pd.isna(start) else float(start),
                 end_s=None if end is None or pd.isna(end) else float(end),
                 conditions=extra_conditions(row),
+                recorded_at=str(row["recorded_at"]) if pd.notna(row.get("recorded_at")) else None,
             )
         )
     return items

@@ -32,6 +32,8 @@ class Item:
             columns or a condition table (see :mod:`anomaly_diffusion.data.conditions`).
         problem: Why this manifest row cannot be read (missing file, path escaping the
             manifest's folder); readers report it as the item's error instead of touching it.
+        recorded_at: When the recording was made (a manifest / input ``recorded_at`` cell, ISO
+            text), the time axis of the asset's trend and onset; ``None``: from the file name.
     """
 
     path: str
@@ -44,6 +46,7 @@ class Item:
     mask_path: str | None = None
     conditions: tuple[tuple[str, str], ...] = ()
     problem: str | None = None
+    recorded_at: str | None = None
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -162,12 +165,13 @@ def _manifest_item(manifest: Path, base: Path, index: int, row: dict) -> Item:
         start_s=_optional_float(row.get("start_s")),
         end_s=_optional_float(row.get("end_s")),
         conditions=extra_conditions(row),
+        recorded_at=_text(row, "recorded_at", "") or None,
     )
 
 
 def extra_conditions(row: dict) -> tuple[tuple[str, str], ...]:
     """Non-blank cells of a manifest / input row outside the contract columns, as conditions."""
-    skip = {*MANIFEST_COLUMNS, "mask_path"}
+    skip = {*MANIFEST_COLUMNS, "mask_path", "recorded_at"}
     return tuple(
         sorted((str(k), _text(row, k, "")) for k in row if k not in skip and _text(row, k, ""))
     )

@@ -45,25 +45,36 @@ COUNTS: dict[str, dict[str, int]] = {
 MODALITIES = tuple(COUNTS)
 
 
-def vibration_signal(rng: np.random.Generator, *, defect: str | None = None) -> np.ndarray:
+def vibration_signal(
+    rng: np.random.Generator,
+    *,
+    defect: str | None = None,
+    speed: float = 1.0,
+    gain: float = 1.0,
+    fault_peak: float | None = None,
+) -> np.ndarray:
     """Accelerometer trace: shaft ~25 Hz (1x..5x), gear mesh 20x, noise 0.05 g.
 
     ``defect="bearing_fault"`` adds outer-race impulses at BPFO = 3.58 x shaft, each ringing a
-    ~3 kHz resonance (~2 ms decay). Returns float32 shape (12800,), units g, 1.0 s at 12 800 Hz.
+    ~3 kHz resonance (~2 ms decay) with a peak of ``fault_peak`` g (default: 0.5-1.0 g).
+    ``speed`` scales the shaft speed, ``gain`` the machine's vibration (not the sensor noise):
+    the slow drift of load and temperature. Returns float32 shape (12800,), units g, 1.0 s at
+    12 800 Hz.
     """
     n = int(VIBRATION_RATE * VIBRATION_SECONDS)
     t = np.arange(n) / VIBRATION_RATE
-    f_shaft = 25.0 * (1.0 + rng.uniform(-0.02, 0.02))
+    f_shaft = 25.0 * (1.0 + rng.uniform(-0.02, 0.02)) * speed
     x = np.zeros(n)
     for k, amp in enumerate((0.30, 0.15, 0.08, 0.05, 0.03), start=1):
         x += amp * np.sin(2 * np.pi * k * f_shaft * t + rng.uniform(0, 2 * np.pi))
     x += 0.10 * np.sin(2 * np.pi * 20 * f_shaft * t + rng.uniform(0, 2 * np.pi))
+    x *= gain
     x += rng.normal(0.0, 0.05, n)
     if defect == "bearing_fault":
         period = 1.0 / (3.58 * f_shaft)
         tk = np.arange(int(0.01 * VIBRATION_RATE)) / VIBRATION_RATE
         ring = np.exp(-tk / 0.002) * np.sin(2 * np.pi * 3000.0 * tk)
-        peak = rng.uniform(0.5, 1.0)
+        peak = rng.uniform(0.5, 1.0) if fault_peak is None else fault_peak
         for t0 in np.arange(rng.uniform(0, period), VIBRATION_SECONDS, period):
             i0 = round((t0 + rng.normal(0.0, 0.01 * period)) * VIBRATION_RATE)
             i0 = min(max(i0, 0), n - 1)
@@ -173,7 +184,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
 
 
-def _write_npz(tmp: Path, arrays: dict[str, np.ndarray]) -> None:
+def write_npz(tmp: Path, arrays: dict[str, np.ndarray]) -> None:
     """Uncompressed ``.npz`` with fixed zip timestamps (``np.savez`` stamps the current time)."""
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
         for key, arr in arrays.items():
@@ -198,7 +209,7 @@ def _write_sample(ds: Path, modality: str, rel: str, index: int, seed: int) -> N
     if modality == "vibration":
         accel = vibration_signal(rng, defect=kind)
         arrays = {"accel": accel, "sample_rate": np.int64(VIBRATION_RATE)}
-        _atomic(path, lambda p: _write_npz(p, arrays))
+        _atomic(path, lambda p: write_npz(p, arrays))
     elif modality == "acoustic":
         clip = acoustic_clip(rng, defect=kind)
         _atomic(path, lambda p: sf.write(p, clip, AUDIO_RATE, subtype="PCM_16", format="WAV"))

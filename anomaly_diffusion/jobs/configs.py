@@ -142,6 +142,9 @@ class ScoreJobConfig:
             row per window; ``output`` becomes a folder of Parquet partitioned by asset).
         spark_master: Spark master URL for ``engine=spark`` (``local[2]``, ``yarn``, ...);
             ``None``: the master ``spark-submit`` was given.
+        onset_k: Consecutive alarming recordings (or windows of an asset's single recording)
+            that make a persistent alarm: its first one is the asset's onset, written to
+            ``<output stem>_assets.csv`` (see :mod:`anomaly_diffusion.trend.onset`).
     """
 
     model: str = ""
@@ -159,6 +162,7 @@ class ScoreJobConfig:
     resample: bool | None = None
     sample_rate: int | None = None
     condition_table: str | None = None
+    onset_k: int = 3
     scoring: ScoringOverrides = field(default_factory=ScoringOverrides)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     seed: int = 0
@@ -182,6 +186,10 @@ class ScoreJobConfig:
         _check(
             self.closest_calls >= 0,
             f"closest_calls={self.closest_calls} must be >= 0 (0: no below-threshold maps)",
+        )
+        _check(
+            self.onset_k >= 1,
+            f"onset_k={self.onset_k} must be >= 1 (consecutive alarms that make an onset)",
         )
         _check(
             self.output.endswith((".parquet", ".csv")),
@@ -223,6 +231,8 @@ class ReportJobConfig:
         top_n: Alarms listed with their maps, highest score first.
         closest_n: Items below their threshold listed, nearest to it first, alarms or not
             (their maps come from the score job's ``closest_calls``); 0: none.
+        onset_k: Consecutive alarming recordings that make an asset's persistent alarm (the
+            score job's ``onset_k``), for the report's trend per asset.
     """
 
     input: str = ""
@@ -230,6 +240,7 @@ class ReportJobConfig:
     title: str = "Anomaly report"
     top_n: int = 20
     closest_n: int = 5
+    onset_k: int = 3
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def __post_init__(self) -> None:
@@ -240,6 +251,7 @@ class ReportJobConfig:
         _check(self.output.endswith(".html"), f"output={self.output}: use a .html file name")
         _check(self.top_n >= 1, f"top_n={self.top_n} must be >= 1")
         _check(self.closest_n >= 0, f"closest_n={self.closest_n} must be >= 0 (0: none)")
+        _check(self.onset_k >= 1, f"onset_k={self.onset_k} must be >= 1")
 
 
 @dataclass(frozen=True)

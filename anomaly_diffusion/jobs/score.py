@@ -22,11 +22,11 @@ from anomaly_diffusion.jobs.common import (
     make_tracker,
     run_tags,
     seed_everything,
-    write_table,
 )
 from anomaly_diffusion.jobs.configs import ScoreJobConfig
 from anomaly_diffusion.jobs.maps import write_maps
 from anomaly_diffusion.jobs.merge import merge_rows, read_previous
+from anomaly_diffusion.jobs.onsets import write_assets_of, write_with_onsets
 from anomaly_diffusion.scoring.closest_calls import RunningClosestCalls, margins
 from anomaly_diffusion.scoring_config import describe_changes
 
@@ -43,6 +43,7 @@ class ScoreSummary:
     failed: int
     seconds: float
     merged: tuple[int, int] | None = None  # (old rows kept, old rows replaced) when merged
+    persistent: tuple[str, ...] = ()  # assets in persistent alarm at their latest recording
 
     @property
     def exit_code(self) -> int:
@@ -54,9 +55,12 @@ class ScoreSummary:
             kept, replaced = self.merged
             added = f" (added to the {kept + replaced} row(s) already there"
             added += f", {replaced} re-scored)" if replaced else ")"
+        assets = ""
+        if self.persistent:
+            assets = f", {len(self.persistent)} asset(s) in persistent alarm"
         return (
-            f"scored {self.scored} window(s), {self.anomalous} anomalous, {self.failed} failed "
-            f"input(s) in {self.seconds:.1f} s -> {self.output}{added}"
+            f"scored {self.scored} window(s), {self.anomalous} anomalous{assets}, "
+            f"{self.failed} failed input(s) in {self.seconds:.1f} s -> {self.output}{added}"
         )
 
 
@@ -98,13 +102,17 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
         log_job_config(tracker, cfg, n_inputs=len(items), **effective)
         if cfg.engine == "spark":
             frame = _score_on_spark(cfg, detector, items, output)
+            persistent = write_assets_of(frame, output, k=cfg.onset_k)
         else:
             on_chunk = None if cfg.maps == "none" else _map_writer(cfg, output)
             frame = score_items(
                 detector, items, seed=cfg.seed, on_chunk=on_chunk, clip_hop_s=cfg.long_hop_s
             )
             frame["model_uri"] = cfg.model
-            merged = _write_rows(frame, output, merge=cfg.merges)
+            recorded = {it.path: it.recorded_at for it in items if it.recorded_at}
+            if recorded:
+                frame["recorded_at"] = frame["path"].map(recorded)
+            merged, persistent = _write_rows(frame, output, merge=cfg.merges, k=cfg.onset_k)
         scored = frame["error"].isna()
         summary = ScoreSummary(
             output=output,
@@ -113,6 +121,7 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
             failed=int((~scored).sum()),
             seconds=time.perf_counter() - start,
             merged=merged if cfg.engine == "local" else None,
+            persistent=persistent,
         )
         tracker.log_metrics(
             {
@@ -127,22 +136,28 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
     return summary
 
 
-def _write_rows(frame, output: Path, *, merge: bool) -> tuple[int, int] | None:
-    """Write the job's rows; with ``merge``, into the table already at ``output`` (returns the
-    old rows kept and replaced, or ``None`` when there was no table to merge into)."""
+def _write_rows(
+    frame, output: Path, *, merge: bool, k: int
+) -> tuple[tuple[int, int] | None, tuple[str, ...]]:
+    """Write the job's rows, with each asset's onset over the whole table (see
+    :func:`write_with_onsets`); with ``merge``, into the table already at ``output``.
+
+    Returns:
+        ``(merged, persistent)``: the old rows kept and replaced (``None`` when there was no
+        table to merge into) and the assets in persistent alarm.
+    """
     previous = read_previous(output) if merge else None
     if previous is None:
-        write_table(frame, output)
-        return None
+        return None, write_with_onsets(frame, output, k=k)
     if frame.empty:
         logger.info("no new rows: %s left as it was (%d row(s))", output, len(previous))
-        return len(previous), 0
+        return (len(previous), 0), ()
     table, kept, replaced = merge_rows(previous, frame)
-    write_table(table, output)
+    persistent = write_with_onsets(table, output, k=k)
     logger.info(
         "%d new row(s) added to %s (%d kept, %d replaced)", len(frame), output, kept, replaced
     )
-    return kept, replaced
+    return (kept, replaced), persistent
 
 
 def _score_on_spark(cfg: ScoreJobConfig, detector, items: list, output: Path) -> pd.DataFrame:

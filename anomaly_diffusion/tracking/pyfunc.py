@@ -8,12 +8,14 @@ from pathlib import Path
 import mlflow.pyfunc
 import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from anomaly_diffusion import __version__
 from anomaly_diffusion.scoring.result import SCORE_COLUMNS
 
 DETECTOR_ARTIFACT = "detector"
+ONSET_K = 3
+"""Default consecutive alarming recordings for the onset columns (the score job's ``onset_k``)."""
 _DOUBLE_OUT = (
     "start_s",
     "end_s",
@@ -29,7 +31,9 @@ _DOUBLE_OUT = (
 
 class DetectorPyfunc(mlflow.pyfunc.PythonModel):
     """Scores the files named in the input's ``path`` column (optional ``start_s``/``end_s``,
-    ``asset``), exactly as the in-process detector does; one output row per window."""
+    ``asset``, ``recorded_at``), exactly as the in-process detector does; one output row per
+    window, with each asset's persistent-alarm onset over the input's recordings
+    (``unit_time``, ``alarm_run``, ``onset``; param ``onset_k``, 0: none)."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         from anomaly_diffusion.detector import DiffusionAnomalyDetector
@@ -41,9 +45,19 @@ class DetectorPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from anomaly_diffusion.inference import items_from_frame, score_items
+        from anomaly_diffusion.trend.onset import check_k, onsets_of_rows
 
-        frame = score_items(self.detector, items_from_frame(model_input))
-        return frame.drop(columns=["map_path"])
+        frame = score_items(self.detector, items_from_frame(model_input)).drop(columns=["map_path"])
+        k = int((params or {}).get("onset_k", ONSET_K))
+        if k == 0 or frame.empty:
+            return frame
+        if "recorded_at" in model_input.columns:  # the caller's recording times, per path
+            times = dict(
+                zip(model_input["path"].astype(str), model_input["recorded_at"], strict=True)
+            )
+            frame["recorded_at"] = frame["path"].map(times)
+        rows, *_ = onsets_of_rows(frame, k=check_k(k))
+        return rows.drop(columns=["recorded_at"], errors="ignore")
 
 
 def signature(conditions: tuple[str, ...] = ()) -> ModelSignature:
@@ -55,6 +69,7 @@ def signature(conditions: tuple[str, ...] = ()) -> ModelSignature:
             ColSpec("double", "start_s", required=False),
             ColSpec("double", "end_s", required=False),
             ColSpec("string", "asset", required=False),
+            ColSpec("string", "recorded_at", required=False),
             *(ColSpec("string", name, required=False) for name in conditions),
         ]
     )
@@ -65,7 +80,11 @@ def signature(conditions: tuple[str, ...] = ()) -> ModelSignature:
         kind = "double" if name in _DOUBLE_OUT else "boolean" if name == "is_anomaly" else "string"
         outputs.append(ColSpec(kind, name, required=name in ("path", "is_anomaly")))
     outputs.append(ColSpec("string", "diagnosis", required=False))
-    return ModelSignature(inputs=inputs, outputs=Schema(outputs))
+    outputs.append(ColSpec("string", "unit_time", required=False))
+    outputs.append(ColSpec("double", "alarm_run", required=False))
+    outputs.append(ColSpec("boolean", "onset", required=False))
+    params = ParamSchema([ParamSpec("onset_k", "long", ONSET_K)])
+    return ModelSignature(inputs=inputs, outputs=Schema(outputs), params=params)
 
 
 def requirements() -> list[str]:

@@ -1,0 +1,1 @@
+"""Condition trend over an asset's recordings: time order, persistent-alarm onset."""
