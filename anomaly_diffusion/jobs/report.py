@@ -24,6 +24,7 @@ def run_report(cfg: ReportJobConfig, *, run_links: dict[str, str] | None = None)
             title=cfg.title,
             top_n=cfg.top_n,
             closest_n=cfg.closest_n,
+            onset_k=cfg.onset_k,
             run_links=links or None,
             generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )

@@ -19,7 +19,13 @@ import pandas as pd
 from anomaly_diffusion.atomic import write_bytes_atomic
 from anomaly_diffusion.errors import ConfigError, DataError
 from anomaly_diffusion.reports import figures
+from anomaly_diffusion.reports.asset_trends import (
+    asset_table,
+    plot_asset_trends,
+    ranked_assets,
+)
 from anomaly_diffusion.scoring.closest_calls import closest_calls
+from anomaly_diffusion.trend.onset import DEFAULT_K, check_k, onsets_of_rows
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +75,7 @@ def render_report(
     title: str = "Anomaly report",
     top_n: int = 20,
     closest_n: int = 5,
+    onset_k: int = DEFAULT_K,
     run_links: Mapping[str, str] | None = None,
     generated_at: str | None = None,
 ) -> str:
@@ -81,6 +88,8 @@ def render_report(
         closest_n: number of "closest calls" listed, alarms or not: the items below their
             threshold nearest to it (:mod:`anomaly_diffusion.scoring.closest_calls`), with
             their maps where the score job wrote them (``closest_calls``); 0: none.
+        onset_k: alarming recordings in a row that make an asset's persistent alarm (the
+            per-asset trend and onset section; see :mod:`anomaly_diffusion.trend.onset`).
         run_links: MLflow run label -> http(s) URL.
         generated_at: timestamp text shown in the header; None = now (UTC).
     """
@@ -90,6 +99,7 @@ def render_report(
     if isinstance(closest_n, bool) or not isinstance(closest_n, int) or closest_n < 0:
         raise ConfigError(f"closest_n={closest_n!r}: pass an integer >= 0 (0: no closest calls)")
     links = _check_links(run_links)
+    check_k(onset_k)
     df = scores.reset_index(drop=True)
     failed = np.array([isinstance(v, str) and bool(v.strip()) for v in df["error"]], dtype=bool)
     alarm = figures.as_bool(df["is_anomaly"]) & ~failed
@@ -99,6 +109,7 @@ def render_report(
         _summary(df, failed, alarm),
         _links_section(links),
         _figures_section(df),
+        _assets_section(df, onset_k),
         _top_section(df, alarm, top_n),
         _closest_section(df, failed | alarm, closest_n),
         _failed_section(df, failed),
@@ -222,6 +233,32 @@ def _figures_section(df: pd.DataFrame) -> str:
     hist = figures.figure_to_png_bytes(figures.plot_score_histogram(df))
     trend, hist = _img(trend, "score trend per asset"), _img(hist, "score histogram")
     return f'<h2>Scores</h2>\n<div class="figs">{trend}{hist}</div>'
+
+
+def _assets_section(df: pd.DataFrame, k: int) -> str:
+    """Per asset with several recordings (or windows): status, onset of the persistent alarm,
+    trend; a trend chart of the most alarming assets with the threshold and the onset."""
+    _, units, onsets, source = onsets_of_rows(df, k=k)
+    onsets = onsets.loc[onsets["n_units"] > 1]
+    if onsets.empty:
+        return ""
+    ranked = ranked_assets(onsets)
+    chart = plot_asset_trends(units, list(ranked["asset"]), k=k)
+    img = _img(figures.figure_to_png_bytes(chart), "score trend and onset per asset")
+    table = asset_table(ranked)
+    origin = {
+        "recorded_at": "the recorded_at column",
+        "time stamps": "the tables' time stamps",
+        "file names": "the date-time in the file names",
+    }.get(source, "nowhere: no recording time was found, recordings are in file-name order")
+    return (
+        f"<h2>Assets: since when ({len(onsets)})</h2>\n"
+        f'<p class="muted">An asset is in persistent alarm when {k} of its recordings in a '
+        f"row alarm (a recording alarms when most of its windows do); its onset is the first "
+        f"of them. Times from {_e(origin)}.</p>\n"
+        + _table(table, list(table.columns))
+        + f'\n<div class="figs">{img}</div>'
+    )
 
 
 def _segment(row: pd.Series) -> str:

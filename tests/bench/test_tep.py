@@ -44,3 +44,28 @@ def test_row_scores_fdr_far_and_auroc_known_answers():
     assert res["faults"][1]["fdr_at_1pct"] == 1.0
     assert tep.fault_number("x/test/fault_21/d21_te.csv") == 21
     assert tep.fault_number("x/test/good/d00_te.csv") is None
+
+
+def test_section_says_met_only_when_every_fault_reaches_pca_q():
+    def res(auroc_01, fdr, far):
+        faults = {
+            1: {"auroc": auroc_01, "fdr": fdr, "fdr_at_1pct": fdr},
+            3: {"auroc": 0.5, "fdr": 0.0, "fdr_at_1pct": 0.0},
+        }
+        return {
+            "far_d00te": far,
+            "n_d00te": 960,
+            "faults": faults,
+            "mean_auroc": auroc_01,
+            "mean_fdr": fdr,
+            "mean_fdr_at_1pct": fdr,
+        }
+
+    text = "\n".join(tep.section({"diffusion": res(0.97, 0.9, 0.01), "PCA Q": res(0.96, 0.8, 0.2)}))
+    assert "| diffusion | 0.010 | 0.970 | 0.900 | 0.900 |" in text
+    assert "| 01 | 0.970 / 0.90 | 0.960 / 0.80 |" in text
+    assert "| 03 (left out) |" in text
+    assert "FAR <= 2 % on d00_te — **met** (0.900 at 1.0%)" in text
+    assert "every fault — **met** (1 of 1)" in text
+    text = "\n".join(tep.section({"diffusion": res(0.95, 0.9, 0.03), "PCA Q": res(0.96, 0.8, 0.2)}))
+    assert "d00_te — **not met**" in text and "every fault — **not met** (0 of 1)" in text
