@@ -82,6 +82,11 @@ class SourceConfig:
         max_gap_s: Process tables: longest gap (s) that is linearly interpolated, a gap being
             a time step longer than 1.5x the median step or a run of blank cells; longer gaps
             split the recording into ``Recording.segments``. ``None``: 5x the median step.
+        baseline_s: Process tables: centre every sensor of a file on its mean over the file's
+            first ``baseline_s`` seconds (a stretch the user knows to be normal: each run's
+            start-up after maintenance), so that runs whose normal levels differ are compared
+            as departures from their own baseline; training, calibration and scoring alike
+            (:mod:`anomaly_diffusion.data.baseline`). ``None``: no per-file centring.
     """
 
     sample_rate: int | None = None
@@ -96,6 +101,7 @@ class SourceConfig:
     video_fps: float | None = None
     table_rate: float | None = None
     max_gap_s: float | None = None
+    baseline_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.columns is not None:
@@ -110,7 +116,7 @@ class SourceConfig:
                 f"source.columns and source.exclude_columns both name {both}; keep each "
                 "column in one of them",
             )
-        for name in ("video_fps", "table_rate", "max_gap_s"):
+        for name in ("video_fps", "table_rate", "max_gap_s", "baseline_s"):
             value = getattr(self, name)
             _check(
                 value is None or value > 0,

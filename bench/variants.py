@@ -45,17 +45,25 @@ def tuned_row(det, val_w, test_w, labels, seed: int, base_row: dict) -> dict:
     result, _ = tune_then_calibrate(tuned, val_w, TuneConfig(n_repeats=1), seed=seed)
     tune_s = time.perf_counter() - start
     metrics, scored = evaluate_windows(tuned, test_w, seed=seed)
-    s = result.scoring
-    return {
-        **base_row,
-        "method": (
+    if result is None:  # as `train`: too few held-out windows to split, nothing tuned
+        method = "diffusion, label-free tuning (too few held-out windows: preset settings)"
+        note = (
+            f"{len(val_w)} held-out window(s) cannot be split into a tuning and a calibration share"
+        )
+    else:
+        s = result.scoring
+        method = (
             f"diffusion, label-free tuning (chose t={s.t_start}, {s.map_type}, "
             f"{s.map_normalization} norm., sigma {s.smoothing_sigma:g}, {s.aggregation})"
-        ),
+        )
+        note = f"tuning took {tune_s:.0f} s ({len(result.table)} candidates)"
+    return {
+        **base_row,
+        "method": method,
         **_figures(metrics, scored.scores, labels, seed),
         "train_s": base_row["train_s"] + tune_s,
         "evals": tuned.network_evals_per_item(),
-        "note": f"tuning took {tune_s:.0f} s ({len(result.table)} candidates)",
+        "note": note,
     }
 
 

@@ -12,6 +12,7 @@ import librosa
 import numpy as np
 
 from anomaly_diffusion.config import FeatureConfig, SourceConfig
+from anomaly_diffusion.data.baseline import centred_on_baseline
 from anomaly_diffusion.data.dataset import Item
 from anomaly_diffusion.errors import DataError
 from anomaly_diffusion.features.frames import resize_frame, sensor_window
@@ -91,6 +92,8 @@ def extract_windows(
     rec = read_recording(
         item.path, source=source, start_s=item.start_s, end_s=item.end_s, asset=item.asset
     )
+    if rec.kind == "table" and source.baseline_s and features.kind == "sensor_window":
+        rec = centred_on_baseline(rec, item, source=source)
     return recording_windows(
         rec,
         item,

@@ -59,8 +59,8 @@ class ScoreSummary:
         if self.persistent:
             assets = f", {len(self.persistent)} asset(s) in persistent alarm"
         return (
-            f"scored {self.scored} window(s), {self.anomalous} anomalous{assets}, "
-            f"{self.failed} failed input(s) in {self.seconds:.1f} s -> {self.output}{added}"
+            f"scored {self.scored} window(s), {self.anomalous} anomalous, {self.failed} failed "
+            f"input(s){assets} in {self.seconds:.1f} s -> {self.output}{added}"
         )
 
 

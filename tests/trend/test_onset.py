@@ -146,3 +146,25 @@ def test_failed_rows_are_left_out_and_keep_no_run():
     out, units, onsets, _ = onsets_of_rows(pd.concat([rows, bad], ignore_index=True), k=2)
     assert len(units) == 3 and onsets["status"].iloc[0] == "persistent alarm"
     assert pd.isna(out["alarm_run"].iloc[-1]) and not out["onset"].iloc[-1]
+
+
+def test_no_rows_or_only_failures_give_no_assets():
+    from anomaly_diffusion.scoring.result import SCORE_COLUMNS
+
+    rows, _, onsets, source = onsets_of_rows(pd.DataFrame(columns=list(SCORE_COLUMNS)))
+    assert rows.empty and onsets.empty and source == "none"
+    assert list(rows.columns[-3:]) == ["unit_time", "alarm_run", "onset"]
+    failed = pd.DataFrame(
+        [
+            {
+                "path": "/x/a.npz",
+                "asset": "x",
+                "error": "empty file",
+                "score": None,
+                "threshold": None,
+                "start_s": None,
+            }
+        ]
+    )
+    rows, _, onsets, _ = onsets_of_rows(failed)
+    assert len(rows) == 1 and onsets.empty and not rows["onset"].iloc[0]
