@@ -11,6 +11,7 @@ removes that offset; what remains is the departure the model should judge.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -26,7 +27,9 @@ MIN_BASELINE_ROWS = 2
 
 def baseline_means(head: np.ndarray) -> np.ndarray:
     """``(C, 1)`` per-sensor mean of ``head`` ``(C, M)`` (rows that are gaps, NaN, skipped)."""
-    return np.nanmean(head, axis=1, keepdims=True)
+    with warnings.catch_warnings():  # a sensor without values: NaN, refused by the caller
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(head, axis=1, keepdims=True)
 
 
 def centred_on_baseline(rec: Recording, item: Item, *, source: SourceConfig) -> Recording:
