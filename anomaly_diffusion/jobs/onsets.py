@@ -59,7 +59,7 @@ def write_assets(assets: pd.DataFrame, output: Path, *, source: str) -> tuple[st
     for asset in assets.itertuples():
         if asset.status == "normal":
             continue
-        since = "" if asset.onset_time is None else f", onset {_when(asset.onset_time)}"
+        since = "" if pd.isna(asset.onset_time) else f", onset {_when(asset.onset_time)}"
         logger.warning(
             "asset %s: %s (%d alarming in a row now%s; score %.4g, threshold %.4g)",
             asset.asset or "(unnamed)",

@@ -3,8 +3,6 @@ alarms and the onset of the persistent alarm marked (:mod:`anomaly_diffusion.tre
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -74,7 +72,7 @@ def asset_table(onsets: pd.DataFrame) -> pd.DataFrame:
     alarming in a row now, recordings, latest score / threshold, trend per day."""
 
     def when(value: object) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if value is None or pd.isna(value):
             return "\u2014"
         if isinstance(value, pd.Timestamp):
             return value.strftime("%Y-%m-%d %H:%M")

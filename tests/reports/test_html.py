@@ -150,9 +150,10 @@ def test_failed_file_error_is_escaped(report: str) -> None:
 
 
 def test_embedded_images_are_valid_pngs(report: str) -> None:
-    # trend + histogram + the three top anomalies whose map file exists
-    assert report.count(IMG_TAG) == 5
-    assert len(_images(report)) == 5
+    # trend + histogram + the assets' trend and onset + the three top anomalies with a map file
+    assert report.count(IMG_TAG) == 6
+    assert len(_images(report)) == 6
+    assert 'alt="score trend and onset per asset"' in report
     assert "<img" not in report.replace(IMG_TAG, "")  # no other (possibly broken) images
     assert _top_section(report).count("map not available") == 1  # fan_B map file is missing
 
@@ -172,7 +173,7 @@ def test_top_n_sorted_by_score_descending(scores_dir: Path) -> None:
     assert "plant/pump_A/a1.wav" in top and "0.21" not in top  # normal rows are not listed
     two = render_report(df, top_n=2)
     assert _top_section(two).count("<tr><td") == 2 and "Top 2 anomalies of 4" in two
-    assert two.count(IMG_TAG) == 4
+    assert two.count(IMG_TAG) == 5
 
 
 def _closest_section(text: str) -> str:
@@ -184,7 +185,7 @@ def test_report_without_anomalies() -> None:
     df = _scores().assign(is_anomaly=False, map_path=None)
     text = render_report(df)
     assert "No item exceeded its threshold" in text
-    assert text.count(IMG_TAG) == 2
+    assert text.count(IMG_TAG) == 3  # trend, histogram, assets' trend: no map
     assert "<b>0</b>anomalous" in text
     # the engineer still sees what came nearest: here the five highest scores
     closest = _closest_section(text)
@@ -226,14 +227,14 @@ def test_write_report_parquet_with_relative_maps(scores_dir: Path, tmp_path, mon
     out = write_report(scores_dir / "scores.parquet", tmp_path / "out" / "report.html", top_n=10)
     assert out == tmp_path / "out" / "report.html"
     text = out.read_text(encoding="utf-8")
-    assert len(_images(text)) == 5
+    assert len(_images(text)) == 6
     assert list(out.parent.iterdir()) == [out]  # no temporary file left behind
 
 
 def test_write_report_from_csv(scores_dir: Path, tmp_path: Path) -> None:
     _scores().to_csv(scores_dir / "scores.csv", index=False)
     text = write_report(str(scores_dir / "scores.csv"), str(tmp_path / "r.html")).read_text()
-    assert text.count(IMG_TAG) == 5 and "&lt;script&gt;" in text
+    assert text.count(IMG_TAG) == 6 and "&lt;script&gt;" in text
 
 
 def test_write_report_missing_input(tmp_path: Path) -> None:

@@ -168,3 +168,36 @@ def test_no_rows_or_only_failures_give_no_assets():
     )
     rows, _, onsets, _ = onsets_of_rows(failed)
     assert len(rows) == 1 and onsets.empty and not rows["onset"].iloc[0]
+
+
+def test_score_job_files_and_report_with_an_alarm_not_yet_persistent(tmp_path, caplog):
+    import logging
+
+    from anomaly_diffusion.jobs.onsets import assets_path, write_with_onsets
+    from anomaly_diffusion.reports.html import render_report
+
+    rows = pd.concat([_rows([1, 3, 3, 3], asset="a"), _rows([1, 1, 3], asset="b")])
+    rows = rows.assign(
+        is_anomaly=rows["score"] > 2,
+        peak_time_s=None,
+        peak_freq_hz=None,
+        peak_x=None,
+        peak_y=None,
+        map_path=None,
+    )
+    out = tmp_path / "scores.parquet"
+    with caplog.at_level(logging.WARNING):
+        persistent = write_with_onsets(rows, out, k=3)
+    assert persistent == ("a",)
+    assert (
+        "asset a: persistent alarm (3 alarming in a row now, onset 2026-11-02 06:30" in caplog.text
+    )
+    assert "asset b: alarm (1 alarming in a row now; score 3, threshold 2)" in caplog.text
+    assets = pd.read_csv(assets_path(out))
+    assert assets["status"].tolist() == ["persistent alarm", "alarm"]
+    assert pd.isna(assets["onset_time"].iloc[1])
+    written = pd.read_parquet(out)
+    assert written["onset"].sum() == 3 and len(written) == len(rows)
+    html = render_report(written)
+    assert "<td>a</td><td>persistent alarm</td><td>2026-11-02 06:30</td>" in html
+    assert "<td>b</td><td>alarm</td><td>\u2014</td><td>2026-11-03 06:30</td>" in html
