@@ -72,6 +72,15 @@ def read_windows(
     return admitted(detector, windows, failures), failures
 
 
+def with_recorded_at(frame: pd.DataFrame, items: Sequence[Item]) -> pd.DataFrame:
+    """``frame`` (score rows) plus each row's item's ``recorded_at`` when any item has one
+    (the time axis of :mod:`anomaly_diffusion.trend`); otherwise ``frame`` unchanged."""
+    recorded = {it.path: it.recorded_at for it in items if it.recorded_at}
+    if not recorded:
+        return frame
+    return frame.assign(recorded_at=frame["path"].map(recorded))
+
+
 MIN_HELD_OUT_WINDOWS = 16
 """Held-out normal windows below which :func:`read_held_out` cuts them at a denser hop."""
 

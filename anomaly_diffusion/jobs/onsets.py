@@ -11,6 +11,7 @@ import pandas as pd
 
 from anomaly_diffusion.jobs.common import write_table
 from anomaly_diffusion.trend.onset import onsets_of_rows
+from anomaly_diffusion.trend.timeline import time_label
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,5 @@ def write_assets(assets: pd.DataFrame, output: Path, *, source: str) -> tuple[st
 
 
 def _when(value: object) -> str:
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat(sep=" ", timespec="minutes")
-    return f"at recording #{int(value)}"
+    label = time_label(value)
+    return label if isinstance(value, pd.Timestamp) else f"at recording {label}"

@@ -16,7 +16,7 @@ from anomaly_diffusion.config import flatten, to_dict
 from anomaly_diffusion.data.dataset import resolve_inputs, with_condition_table
 from anomaly_diffusion.detector import load_detector
 from anomaly_diffusion.errors import ConfigError
-from anomaly_diffusion.inference import score_items
+from anomaly_diffusion.inference import score_items, with_recorded_at
 from anomaly_diffusion.jobs.common import (
     log_job_config,
     make_tracker,
@@ -109,9 +109,7 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
                 detector, items, seed=cfg.seed, on_chunk=on_chunk, clip_hop_s=cfg.long_hop_s
             )
             frame["model_uri"] = cfg.model
-            recorded = {it.path: it.recorded_at for it in items if it.recorded_at}
-            if recorded:
-                frame["recorded_at"] = frame["path"].map(recorded)
+            frame = with_recorded_at(frame, items)
             merged, persistent = _write_rows(frame, output, merge=cfg.merges, k=cfg.onset_k)
         scored = frame["error"].isna()
         summary = ScoreSummary(

@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from anomaly_diffusion.reports.figures import new_figure
+from anomaly_diffusion.trend.timeline import time_label
 
 MAX_PANELS = 6
 """Assets drawn (the most alarming first: persistent, then longest alarm run, then score)."""
@@ -54,7 +55,7 @@ def plot_asset_trends(units: pd.DataFrame, assets: list[str], *, k: int) -> Figu
         onset = group.loc[group["onset"].to_numpy(bool), "time"]
         if len(onset):
             when = onset.iloc[0]
-            text = when.strftime("%Y-%m-%d %H:%M") if clock else f"#{int(when)}"
+            text = time_label(when)
             ax.axvline(when, color="red", linewidth=1.5, label=f"onset {text} ({k} in a row)")
         ax.set_title(str(asset) or "(unnamed)", fontsize="small", loc="left")
         ax.set_ylabel("score")
@@ -71,19 +72,12 @@ def asset_table(onsets: pd.DataFrame) -> pd.DataFrame:
     """The report's per-asset rows as display text: asset, state, onset, first alarm,
     alarming in a row now, recordings, latest score / threshold, trend per day."""
 
-    def when(value: object) -> str:
-        if value is None or pd.isna(value):
-            return "\u2014"
-        if isinstance(value, pd.Timestamp):
-            return value.strftime("%Y-%m-%d %H:%M")
-        return f"#{int(value)}"
-
     return pd.DataFrame(
         {
             "asset": onsets["asset"],
             "state": onsets["status"],
-            "onset": onsets["onset_time"].map(when),
-            "first alarm": onsets["first_alarm_time"].map(when),
+            "onset": onsets["onset_time"].map(time_label),
+            "first alarm": onsets["first_alarm_time"].map(time_label),
             "in a row now": onsets["alarm_run_now"],
             "recordings": onsets["n_units"],
             "latest score / threshold": [

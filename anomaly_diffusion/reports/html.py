@@ -25,7 +25,7 @@ from anomaly_diffusion.reports.asset_trends import (
     ranked_assets,
 )
 from anomaly_diffusion.scoring.closest_calls import closest_calls
-from anomaly_diffusion.trend.onset import DEFAULT_K, check_k, onsets_of_rows
+from anomaly_diffusion.trend.onset import DEFAULT_K, asset_trend, check_k
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def _figures_section(df: pd.DataFrame) -> str:
 def _assets_section(df: pd.DataFrame, k: int) -> str:
     """Per asset with several recordings (or windows): status, onset of the persistent alarm,
     trend; a trend chart of the most alarming assets with the threshold and the onset."""
-    _, units, onsets, source = onsets_of_rows(df, k=k)
+    units, onsets, source = asset_trend(df, k=k)
     onsets = onsets.loc[onsets["n_units"] > 1]
     if onsets.empty:
         return ""

@@ -44,19 +44,15 @@ class DetectorPyfunc(mlflow.pyfunc.PythonModel):
         self.detector = DiffusionAnomalyDetector.load(context.artifacts[DETECTOR_ARTIFACT])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from anomaly_diffusion.inference import items_from_frame, score_items
+        from anomaly_diffusion.inference import items_from_frame, score_items, with_recorded_at
         from anomaly_diffusion.trend.onset import check_k, onsets_of_rows
 
-        frame = score_items(self.detector, items_from_frame(model_input)).drop(columns=["map_path"])
+        items = items_from_frame(model_input)
+        frame = score_items(self.detector, items).drop(columns=["map_path"])
         k = int((params or {}).get("onset_k", ONSET_K))
         if k == 0 or frame.empty:
             return frame
-        if "recorded_at" in model_input.columns:  # the caller's recording times, per path
-            times = dict(
-                zip(model_input["path"].astype(str), model_input["recorded_at"], strict=True)
-            )
-            frame["recorded_at"] = frame["path"].map(times)
-        rows, *_ = onsets_of_rows(frame, k=check_k(k))
+        rows, *_ = onsets_of_rows(with_recorded_at(frame, items), k=check_k(k))
         return rows.drop(columns=["recorded_at"], errors="ignore")
 
 

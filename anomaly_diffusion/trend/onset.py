@@ -194,8 +194,14 @@ def _time_text(value: object) -> str:
     return f"#{int(value)}"  # unit number (no time known)
 
 
-def onsets_of_rows(rows: pd.DataFrame, *, k: int = DEFAULT_K):
-    """Score rows -> ``(rows with runs, units with runs, per-asset onsets, time source)``."""
+def asset_trend(rows: pd.DataFrame, *, k: int = DEFAULT_K):
+    """Score rows -> ``(units with runs, per-asset onsets, time source)``."""
     units, source = unit_table(rows)
     units = with_runs(units, k=k)
-    return rows_with_runs(rows, units), units, asset_onsets(units, k=k), source
+    return units, asset_onsets(units, k=k), source
+
+
+def onsets_of_rows(rows: pd.DataFrame, *, k: int = DEFAULT_K):
+    """Score rows -> ``(rows with runs, units with runs, per-asset onsets, time source)``."""
+    units, onsets, source = asset_trend(rows, k=k)
+    return rows_with_runs(rows, units), units, onsets, source

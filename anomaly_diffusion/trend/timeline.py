@@ -76,6 +76,16 @@ def unit_times(rows: pd.DataFrame, keys: pd.Series) -> tuple[pd.Series, str]:
     return keys.map(number).astype(float), "order"
 
 
+def time_label(value: object) -> str:
+    """A unit time for people: ``2026-11-04 05:00``, ``#3`` for a unit number (no time known),
+    an em dash for none."""
+    if value is None or pd.isna(value):
+        return "\u2014"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return f"#{int(value)}"
+
+
 def elapsed_days(times: pd.Series) -> np.ndarray:
     """Days since the first unit (Timestamps), or the unit numbers themselves (``order``)."""
     if pd.api.types.is_datetime64_any_dtype(times):
