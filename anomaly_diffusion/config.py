@@ -289,6 +289,9 @@ class SchedulerConfig:
         )
 
 
+OBJECTIVES = ("denoise", "inpaint")
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Plain PyTorch training loop settings.
@@ -304,6 +307,10 @@ class TrainingConfig:
         precision: ``float32``, ``bfloat16`` (autocast forward passes: about 2x more steps per
             minute on CPUs with native bfloat16; master weights, optimizer and EMA stay float32)
             or ``auto`` (bfloat16 where native, else float32).
+        objective: ``denoise`` (the DDPM loss on whole items; scoring re-projects) or
+            ``inpaint`` (process tables: the model fills masked sensor groups and time blocks
+            from the rest, and scoring masks each part in turn, see
+            :mod:`anomaly_diffusion.diffusion.inpainting`).
     """
 
     max_steps: int = 2000
@@ -319,11 +326,16 @@ class TrainingConfig:
     checkpoint_every: int = 200
     condition_dropout: float = 0.1
     precision: str = "float32"
+    objective: str = "denoise"
 
     def __post_init__(self) -> None:
         _check(
             self.precision in PRECISIONS,
             f"training.precision={self.precision!r}; use one of {PRECISIONS}",
+        )
+        _check(
+            self.objective in OBJECTIVES,
+            f"training.objective={self.objective!r}; use one of {OBJECTIVES}",
         )
         _check(
             0 <= self.condition_dropout < 1,

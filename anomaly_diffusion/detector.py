@@ -29,6 +29,8 @@ from anomaly_diffusion.config import ScoringConfig
 from anomaly_diffusion.data.conditions import ConditionEncoder
 from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.detector_config import DetectorConfig
+from anomaly_diffusion.diffusion.inpainting import inpainting_loss
+from anomaly_diffusion.diffusion.losses import diffusion_loss
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.backbone import extractor_for
@@ -45,6 +47,7 @@ from anomaly_diffusion.model_inputs import BackboneInputs
 from anomaly_diffusion.precision import BFloat16Copy, use_bfloat16
 from anomaly_diffusion.progress import progress
 from anomaly_diffusion.scoring.aggregate import aggregate_map
+from anomaly_diffusion.scoring.inpaint import inpainting_maps
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
 from anomaly_diffusion.scoring.maps import smooth_map
 from anomaly_diffusion.scoring.reconstruct import anomaly_maps
@@ -170,9 +173,11 @@ class DiffusionAnomalyDetector(CalibratedRule):
         if conditions:
             self.conditions_ = ConditionEncoder.fit([w.item for w in windows], conditions)
             cond = self.conditions_.encode([w.item for w in windows])
+        channels = feats[0].shape[0]
         unet_cfg = replace(
             self.config.network,
-            in_channels=feats[0].shape[0],
+            in_channels=channels + self.inpainting,
+            out_channels=channels,
             cond_vocab_sizes=self.conditions_.vocab_sizes if self.conditions_ else (),
             cond_numeric=self.conditions_.numeric_width if self.conditions_ else 0,
         )
@@ -189,6 +194,7 @@ class DiffusionAnomalyDetector(CalibratedRule):
             on_log=on_log,
             checkpoint=checkpoint,
             cond=cond,
+            loss_fn=inpainting_loss if self.inpainting else diffusion_loss,
         )
         self.model_ = for_inference(self.model_)
         return self
@@ -330,10 +336,18 @@ class DiffusionAnomalyDetector(CalibratedRule):
             "on clips this short"
         )
 
+    @property
+    def inpainting(self) -> bool:
+        """An inpainting model (``training.objective=inpaint``): it fills masked parts of a
+        window, and scoring masks each part in turn (:mod:`anomaly_diffusion.scoring.inpaint`)."""
+        return self.config.training.objective == "inpaint"
+
     def network_evals_per_item(self) -> int:
         """Denoiser passes per item (an encoder pass over input + reconstruction for feature
-        maps counts as one)."""
+        maps counts as one; an inpainting model passes once per mask)."""
         cfg = self.config.scoring
+        if self.inpainting:
+            return cfg.n_repeats * cfg.n_steps * cfg.mask_groups * len(cfg.mask_kinds)
         return cfg.n_repeats * (cfg.n_steps + (cfg.map_type != "residual"))
 
     def stale_calibration(self) -> dict[str, tuple[object, object]]:
@@ -458,6 +472,18 @@ class DiffusionAnomalyDetector(CalibratedRule):
         net = self._bfloat16_model() if bf16 else self.model_
 
         def maps_of(x, nz, c):
+            if self.inpainting:
+                return inpainting_maps(
+                    net,
+                    self.scheduler,
+                    x,
+                    noise=nz,
+                    t_start=cfg.t_start,
+                    n_steps=cfg.n_steps,
+                    groups=cfg.mask_groups,
+                    kinds=cfg.mask_kinds,
+                    cond=c,
+                )
             return anomaly_maps(
                 net,
                 self.scheduler,

@@ -41,6 +41,19 @@ class DetectorConfig:
                 f"scoring.t_start={self.scoring.t_start} exceeds "
                 f"scheduler.num_train_timesteps={self.scheduler.num_train_timesteps}"
             )
+        if self.training.objective == "inpaint":
+            if self.features.backbone != "none":
+                raise ConfigError(
+                    f"training.objective=inpaint with features.backbone={self.features.backbone}:"
+                    " inpainting needs the pixel UNet; set features.backbone=none or "
+                    "training.objective=denoise"
+                )
+            if self.scoring.map_type != "residual":
+                raise ConfigError(
+                    f"scoring.map_type={self.scoring.map_type} with training.objective=inpaint: "
+                    "an inpainting model's map is its filling error; use scoring.map_type="
+                    "residual"
+                )
         if self.features.backbone != "none":
             if self.scoring.map_type != "residual":
                 raise ConfigError(

@@ -14,6 +14,7 @@ from anomaly_diffusion.precision import PRECISIONS
 AGGREGATIONS = ("mean", "max", "topk")
 MAP_NORMALIZATIONS = ("none", "row", "pixel")
 MAP_TYPES = ("residual", "feature", "combined")
+MASK_KINDS = ("sensors", "time")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ class ScoringConfig:
             float32; slower on CPUs without it) or ``auto`` (bfloat16 where native, else
             float32). A pretrained backbone runs in ``features.backbone_precision``, fixed at
             fit time. See also ``training.precision``.
+        mask_groups: Inpainting models (``training.objective=inpaint``): the parts each mask
+            kind splits a window into; each part is masked in turn and filled from the rest.
+        mask_kinds: Inpainting models: ``sensors`` (interleaved sensor groups) and/or ``time``
+            (contiguous blocks of time steps). Network evaluations per item:
+            ``n_repeats * n_steps * mask_groups * len(mask_kinds)``.
     """
 
     t_start: int = 100
@@ -57,8 +63,19 @@ class ScoringConfig:
     guidance: float = 0.0
     tile: tuple[int, int] | None = None
     precision: str = "float32"
+    mask_groups: int = 4
+    mask_kinds: tuple[str, ...] = MASK_KINDS
 
     def __post_init__(self) -> None:
+        _check(
+            self.mask_groups >= 2,
+            f"scoring.mask_groups={self.mask_groups} must be >= 2 (a part is filled from the "
+            "others)",
+        )
+        _check(
+            bool(self.mask_kinds) and all(k in MASK_KINDS for k in self.mask_kinds),
+            f"scoring.mask_kinds={list(self.mask_kinds)}: use one or both of {list(MASK_KINDS)}",
+        )
         _check(
             self.precision in PRECISIONS,
             f"scoring.precision={self.precision!r}; use one of {PRECISIONS}",

@@ -22,7 +22,9 @@ class UNetConfig:
     """UNet size.
 
     Attributes:
-        in_channels: Input (= output) channels; set from the data at fit time.
+        in_channels: Input channels; set from the data at fit time.
+        out_channels: Output channels (``None``: ``in_channels``); an inpainting model reads
+            one more channel (the mask) than it predicts.
         base_channels: Width of the first level.
         channel_mults: Width multiplier per level; ``len`` = number of resolutions.
         num_res_blocks: Residual blocks per level.
@@ -42,6 +44,7 @@ class UNetConfig:
     groups: int = 8
     cond_vocab_sizes: tuple[int, ...] = ()
     cond_numeric: int = 0
+    out_channels: int | None = None
 
     def __post_init__(self) -> None:
         widths = [self.base_channels] + [self.base_channels * m for m in self.channel_mults]
@@ -147,7 +150,7 @@ class UNet(nn.Module):
                 c = w
         self.out_norm, self.out_conv = (
             nn.GroupNorm(g, c),
-            nn.Conv2d(c, cfg.in_channels, 3, padding=1),
+            nn.Conv2d(c, cfg.out_channels or cfg.in_channels, 3, padding=1),
         )
         nn.init.zeros_(self.out_conv.weight)
         nn.init.zeros_(self.out_conv.bias)

@@ -56,6 +56,8 @@ class ScoringOverrides:
     guidance: float | None = None
     tile: tuple[int, int] | None = None
     precision: str | None = None
+    mask_groups: int | None = None
+    mask_kinds: tuple[str, ...] | None = None
 
     def apply(self, base: ScoringConfig) -> ScoringConfig:
         """``base`` with the given fields replaced (validated again)."""

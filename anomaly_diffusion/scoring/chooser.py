@@ -91,9 +91,10 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
     labels = np.r_[np.zeros(len(neg)), np.ones(len(anomalies))]
     kinds = np.array(["normal"] * len(neg) + [w.item.defect for w in anomalies])
     base = detector.config.scoring
-    # a backbone model re-projects pretrained feature maps: its maps have the residual only
-    backbone = detector.config.features.backbone != "none"
-    map_types = [m for m in cfg.map_types if m == "residual"] if backbone else cfg.map_types
+    # a backbone model re-projects pretrained feature maps, an inpainting model fills masked
+    # parts: their maps have the residual only
+    residual_only = detector.config.features.backbone != "none" or detector.inpainting
+    map_types = [m for m in cfg.map_types if m == "residual"] if residual_only else cfg.map_types
     probe = copy.copy(detector)
     rows = []
     draws = cfg.draws or (cfg.n_repeats or base.n_repeats,)
@@ -106,7 +107,7 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
             t_start=t_start,
             n_steps=1,
             guidance=0.0,
-            map_type="residual" if backbone else "combined",
+            map_type="residual" if residual_only else "combined",
             n_repeats=n_repeats,
         )
         probe.config = replace(detector.config, scoring=search)

@@ -134,6 +134,7 @@ def train_diffusion(
     checkpoint: CheckpointPlan | None = None,
     cond: tuple[np.ndarray, np.ndarray] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    loss_fn: Callable[..., torch.Tensor] = diffusion_loss,
 ) -> tuple[torch.nn.Module, TrainResult]:
     """Train ``model`` with the DDPM loss on normalized items ``(C, F, T)`` / ``(C, H, W)``.
 
@@ -149,6 +150,8 @@ def train_diffusion(
     ``cond`` holds each item's encoded operating conditions ``(cat (N, n_cat), num (N, n_num))``
     (:class:`~anomaly_diffusion.data.conditions.ConditionEncoder`); ``None``: unconditional.
     ``clock`` returns seconds (wall clock for the budget and the timing; injectable for tests).
+    ``loss_fn(model, scheduler, x_0, generator=, cond=)`` is the objective: the DDPM loss, or
+    :func:`~anomaly_diffusion.diffusion.inpainting.inpainting_loss`.
 
     Returns:
         ``(ema_model, result)``: the EMA copy is what scoring should use.
@@ -171,7 +174,9 @@ def train_diffusion(
     trimmer = HeapTrimmer(every=TRIM_STEPS)
     for step in range(state.step, cfg.max_steps):
         lr = lr_at(step, cfg, horizon=horizon.steps)
-        value = _train_step(model, ema, optimizer, scheduler, data, cfg, step, lr, generator, cond)
+        value = _train_step(
+            model, ema, optimizer, scheduler, data, cfg, step, lr, generator, cond, loss_fn
+        )
         trimmer.done(1)
         running = value if math.isnan(running) else 0.95 * running + 0.05 * value
         now = clock()
@@ -226,6 +231,7 @@ def _train_step(
     lr: float,
     generator: torch.Generator,
     cond: tuple[np.ndarray, np.ndarray] | None = None,
+    loss_fn: Callable[..., torch.Tensor] = diffusion_loss,
 ) -> float:
     """One optimizer step at learning rate ``lr`` (loss, clipping, EMA); returns the loss."""
     for group in optimizer.param_groups:
@@ -237,7 +243,7 @@ def _train_step(
     with torch.autocast(
         "cpu", dtype=torch.bfloat16, enabled=use_bfloat16(cfg.precision, field="training.precision")
     ):
-        loss = diffusion_loss(model, scheduler, x_0, generator=generator, cond=batch_cond)
+        loss = loss_fn(model, scheduler, x_0, generator=generator, cond=batch_cond)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
