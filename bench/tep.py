@@ -97,14 +97,27 @@ def evaluate(
 
 
 def run_protocol(det, fit_w: Sequence, val_w: Sequence, test_w: Sequence, result, seed: int):
-    """The protocol for the diffusion model's ``result`` on ``test_w`` and for PCA T² and Q
-    (``train model=pca_t2|pca_q``) fitted on the same windows and calibrated on the same held-out
-    windows; ``{method: protocol(...)}``."""
-    from anomaly_diffusion.baselines.detector import make_baseline
+    """The protocol for the diffusion model's ``result`` on ``test_w``, for the same preset
+    trained with the other ``training.objective`` (inpainting or plain re-projection, the
+    comparison of #16 item 1) and for PCA T² and Q (``train model=pca_t2|pca_q``), all fitted
+    on the same windows and calibrated on the same held-out windows; ``{method: protocol(...)}``."""
+    from dataclasses import replace
 
+    from anomaly_diffusion.baselines.detector import make_baseline
+    from anomaly_diffusion.detector import DiffusionAnomalyDetector
+
+    objective = det.config.training.objective
+    other = "inpaint" if objective == "denoise" else "denoise"
     out = {
-        "diffusion (process preset)": protocol(file_rows(test_w, result.scores, result.threshold))
+        f"diffusion (process preset: {objective})": protocol(
+            file_rows(test_w, result.scores, result.threshold)
+        )
     }
+    cfg = replace(det.config, training=replace(det.config.training, objective=other))
+    variant = DiffusionAnomalyDetector(cfg).fit(fit_w, seed=seed).calibrate(val_w, seed=seed)
+    peer = variant.score(test_w, seed=seed)
+    label = f"diffusion, preset + training.objective={other}"
+    out[label] = protocol(file_rows(test_w, peer.scores, peer.threshold))
     for name, label in (("pca_t2", "PCA T²"), ("pca_q", "PCA Q")):
         baseline = make_baseline(name, det.config).fit(fit_w, seed=seed)
         baseline.calibrate(val_w, seed=seed)

@@ -1,7 +1,8 @@
 """Probe: the process preset on Tennessee Eastman with the protocol of ``bench/tep.py``, beside
 PCA T² and Q calibrated on the same held-out rows. ``TRAIN_HOP=<s>`` overrides the training
 hop (the shipped rule is :func:`~anomaly_diffusion.data.windows.training_features`); extra
-arguments are Hydra overrides of the preset. Figures in bench/results/tep_2026-12-02.md.
+arguments are Hydra overrides of the preset; ``SEED=<n>`` the training and noise seed (the
+split stays seed 0). Figures in bench/results/tep_2026-12-02.md.
 
     .venv/bin/python bench/tep_probe.py [override ...]
 """
@@ -49,25 +50,26 @@ def main() -> None:
         rng=np.random.default_rng(0),
         end_of=lambda it: item_end_s(it, cfg.source),
     )
+    seed = int(os.environ.get("SEED", "0"))
     hop = float(os.environ.get("TRAIN_HOP", "0"))
     train_features = (
         replace(cfg.features, hop_seconds=hop) if hop else training_features(cfg.features)
     )
     fit_w, _ = load_windows(fit_items, source=cfg.source, features=train_features)
     start = time.time()
-    det = DiffusionAnomalyDetector(cfg).fit(fit_w, seed=0)
+    det = DiffusionAnomalyDetector(cfg).fit(fit_w, seed=seed)
     print(
         f"train {time.time() - start:.0f} s, {det.train_result_.steps} steps, {len(fit_w)} windows"
     )
     val_w, _ = read_held_out(det, val_items)
-    det.calibrate(val_w, seed=0)
+    det.calibrate(val_w, seed=seed)
     test_w, _ = load_windows(
         test, source=cfg.source, features=cfg.features, expected_rate=det.sample_rate_
     )
 
     def scorer(model):
         def score(windows):
-            result = model.score(windows, seed=0)
+            result = model.score(windows, seed=seed)
             return result.scores, result.threshold
 
         return score

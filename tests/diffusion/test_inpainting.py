@@ -180,3 +180,61 @@ def test_a_sensor_out_of_step_with_the_others_is_found_where_it_lies():
     assert np.mean(faulty.scores > normal.scores.max()) >= 0.75
     peak_rows = [int(np.argmax(m.max(axis=1))) for m in faulty.maps]
     assert np.mean(np.array(peak_rows) == 2) >= 0.85
+
+
+def _tiny_inpainting_detector(tmp_path=None, **scoring):
+    from anomaly_diffusion.config import FeatureConfig, ScoringConfig, TrainingConfig
+    from anomaly_diffusion.data.dataset import Item
+    from anomaly_diffusion.data.windows import Window
+    from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
+
+    rng = np.random.default_rng(3)
+    windows = [
+        Window(
+            features=rng.normal(size=(1, 5, 12)).astype(np.float32),
+            item=Item(f"w{i}.csv"),
+            start_s=0.0,
+        )
+        for i in range(12)
+    ]
+    cfg = DetectorConfig(
+        modality="process",
+        features=FeatureConfig(kind="sensor_window"),
+        training=TrainingConfig(max_steps=5, batch_size=4, objective="inpaint"),
+        scoring=ScoringConfig(n_repeats=2, **scoring),
+    )
+    return DiffusionAnomalyDetector(cfg).fit(windows[:8], seed=0), windows[8:]
+
+
+def test_inpainting_model_counts_its_passes_and_reloads_the_same(tmp_path):
+    from anomaly_diffusion.detector import DiffusionAnomalyDetector
+
+    det, held = _tiny_inpainting_detector(mask_groups=3, mask_kinds=("sensors",))
+    assert det.config.network.in_channels == 2 and det.config.network.out_channels == 1
+    assert det.network_evals_per_item() == 2 * 1 * 3  # draws x steps x masks
+    det.calibrate(held, seed=0)
+    before = det.score(held, seed=0)
+    assert before.network_evals_per_item == 6
+    again = DiffusionAnomalyDetector.load(det.save(tmp_path / "model"))
+    assert again.inpainting and again.config.scoring.mask_kinds == ("sensors",)
+    after = again.score(held, seed=0)
+    np.testing.assert_allclose(after.scores, before.scores, rtol=1e-5)
+    assert after.threshold == pytest.approx(before.threshold)
+
+
+def test_inpainting_refuses_what_it_cannot_do():
+    from anomaly_diffusion.config import FeatureConfig, ScoringConfig, TrainingConfig
+    from anomaly_diffusion.detector import DetectorConfig
+    from anomaly_diffusion.errors import ConfigError
+
+    inpaint_training = TrainingConfig(objective="inpaint")
+    with pytest.raises(ConfigError, match=r"map_type=feature with training\.objective=inpaint"):
+        DetectorConfig(training=inpaint_training, scoring=ScoringConfig(map_type="feature"))
+    with pytest.raises(ConfigError, match="inpainting needs the pixel UNet"):
+        DetectorConfig(training=inpaint_training, features=FeatureConfig(backbone="mobilenet_v2"))
+    with pytest.raises(ConfigError, match=r"training\.objective='fill'"):
+        TrainingConfig(objective="fill")
+    with pytest.raises(ConfigError, match=r"scoring.mask_kinds=\['rows'\]"):
+        ScoringConfig(mask_kinds=("rows",))
+    with pytest.raises(ConfigError, match=r"scoring\.mask_groups=1 must be >= 2"):
+        ScoringConfig(mask_groups=1)
