@@ -21,6 +21,26 @@ from anomaly_diffusion.trend.timeline import elapsed_days, unit_keys, unit_times
 DEFAULT_K = 3
 """Consecutive alarming units that make an alarm persistent."""
 
+TREND_POINTS = 512
+"""Most points the Theil-Sen trend is fitted to: it takes the median of all pairwise slopes
+(n^2 / 2 of them: 48 million, 2 GB, for the 9,765 windows of a 10-million-row table), so
+longer series are first reduced to this many medians of consecutive units."""
+
+
+def trend_slope(scores: np.ndarray, days: np.ndarray) -> float:
+    """Theil-Sen slope of ``scores`` over ``days`` (``(n,)`` each, in time order; score units
+    per day), ``nan`` for fewer than 3 points or no time spread. Above :data:`TREND_POINTS`
+    points, fitted to the medians (score and time) of that many equal-count runs of
+    consecutive points: memory and time stay bounded, a spike still moves nothing."""
+    scores, days = np.asarray(scores, dtype=np.float64), np.asarray(days, dtype=np.float64)
+    if scores.size < 3 or np.ptp(days) <= 0:
+        return float("nan")
+    if scores.size > TREND_POINTS:
+        runs = np.array_split(np.arange(scores.size), TREND_POINTS)
+        scores = np.array([np.median(scores[r]) for r in runs])
+        days = np.array([np.median(days[r]) for r in runs])
+    return float(stats.theilslopes(scores, days)[0])
+
 
 def check_k(k: int, *, name: str = "onset_k") -> int:
     """``k`` as an int >= 1, or a :class:`ConfigError` naming ``name``."""
@@ -121,10 +141,7 @@ def asset_onsets(units: pd.DataFrame, *, k: int = DEFAULT_K) -> pd.DataFrame:
         onset = group.loc[group["onset"].to_numpy(bool)] if "onset" in group else group.iloc[:0]
         first_alarm = group.loc[alarms, "time"]
         run_now = int(group["alarm_run"].iloc[-1]) if "alarm_run" in group else 0
-        days = elapsed_days(group["time"])
-        slope = np.nan
-        if len(group) >= 3 and np.ptp(days) > 0:
-            slope = float(stats.theilslopes(group["score"].to_numpy(float), days)[0])
+        slope = trend_slope(group["score"].to_numpy(float), elapsed_days(group["time"]))
         rows.append(
             {
                 "asset": asset,

@@ -201,3 +201,24 @@ def test_score_job_files_and_report_with_an_alarm_not_yet_persistent(tmp_path, c
     html = render_report(written)
     assert "<td>a</td><td>persistent alarm</td><td>2026-11-02 06:30</td>" in html
     assert "<td>b</td><td>alarm</td><td>\u2014</td><td>2026-11-03 06:30</td>" in html
+
+
+def test_trend_of_a_long_series_is_bounded_and_still_right():
+    """A 10-million-row table gives ~10,000 windows of one recording: pairwise Theil-Sen would
+    hold 50 million slopes (2 GB; 200,000 points: 160 GB). Reduced to TREND_POINTS medians it
+    still finds the slope, and a burst of spikes does not move it."""
+    import time
+
+    from anomaly_diffusion.trend.onset import TREND_POINTS, trend_slope
+
+    rng = np.random.default_rng(0)
+    days = np.linspace(0.0, 30.0, 200_000)
+    scores = 2.0 + 0.05 * days + rng.normal(0, 0.2, days.size)
+    scores[50_000:50_500] += 40.0  # a burst of spikes
+    start = time.perf_counter()
+    assert trend_slope(scores, days) == pytest.approx(0.05, abs=0.005)
+    assert time.perf_counter() - start < 5.0
+    few = np.arange(TREND_POINTS, dtype=float)
+    assert trend_slope(3.0 * few, few) == pytest.approx(3.0)  # exact below the bound
+    assert np.isnan(trend_slope(np.ones(2), np.arange(2.0)))
+    assert np.isnan(trend_slope(np.arange(5.0), np.zeros(5)))  # no time spread
