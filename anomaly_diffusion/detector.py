@@ -13,6 +13,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -471,29 +472,14 @@ class DiffusionAnomalyDetector(CalibratedRule):
 
         net = self._bfloat16_model() if bf16 else self.model_
 
+        if self.inpainting:
+            maps_fn = partial(inpainting_maps, groups=cfg.mask_groups, kinds=cfg.mask_kinds)
+        else:
+            maps_fn = partial(anomaly_maps, map_type=cfg.map_type, guidance=cfg.guidance)
+
         def maps_of(x, nz, c):
-            if self.inpainting:
-                return inpainting_maps(
-                    net,
-                    self.scheduler,
-                    x,
-                    noise=nz,
-                    t_start=cfg.t_start,
-                    n_steps=cfg.n_steps,
-                    groups=cfg.mask_groups,
-                    kinds=cfg.mask_kinds,
-                    cond=c,
-                )
-            return anomaly_maps(
-                net,
-                self.scheduler,
-                x,
-                noise=nz,
-                t_start=cfg.t_start,
-                n_steps=cfg.n_steps,
-                map_type=cfg.map_type,
-                guidance=cfg.guidance,
-                cond=c,
+            return maps_fn(
+                net, self.scheduler, x, noise=nz, t_start=cfg.t_start, n_steps=cfg.n_steps, cond=c
             )
 
         maps = tiled(maps_of, x_0, noise, cond, tile=cfg.tile).float()
