@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from anomaly_diffusion.diffusion.losses import noised_batch
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.diffusion.unet import Conditions
 
@@ -96,10 +97,9 @@ def inpainting_loss(
         x_0: Clean normalized batch ``(B, C, H, W)``.
     """
     b, c, h, w = x_0.shape
-    t = torch.randint(1, scheduler.num_train_timesteps + 1, (b,), generator=generator)
-    noise = scheduler.sample_noise(tuple(x_0.shape), generator=generator)
+    t, noise, x_t = noised_batch(scheduler, x_0, generator=generator)
     mask = training_masks(b, h, w, generator=generator)
-    x_in = masked_input(scheduler.add_noise(x_0, noise, t), x_0, mask)
+    x_in = masked_input(x_t, x_0, mask)
     output = model(x_in, t) if cond is None else model(x_in, t, cond)
     err = F.mse_loss(output, scheduler.training_target(x_0, noise, t), reduction="none")
     return (err * mask).sum() / (mask.sum() * c).clamp(min=1)

@@ -10,6 +10,16 @@ from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.diffusion.unet import Conditions
 
 
+def noised_batch(
+    scheduler: NoiseScheduler, x_0: torch.Tensor, *, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(t, noise, x_t)`` of a training batch ``x_0 (B, C, H, W)``: ``t (B,)`` uniform in 1..T,
+    then the noise (drawn in that order from ``generator``)."""
+    t = torch.randint(1, scheduler.num_train_timesteps + 1, (x_0.shape[0],), generator=generator)
+    noise = scheduler.sample_noise(tuple(x_0.shape), generator=generator)
+    return t, noise, scheduler.add_noise(x_0, noise, t)
+
+
 def diffusion_loss(
     model: nn.Module,
     scheduler: NoiseScheduler,
@@ -24,9 +34,6 @@ def diffusion_loss(
         x_0: Clean normalized batch ``(B, C, H, W)``.
         cond: Operating conditions of the batch (``None``: unconditional model).
     """
-    b = x_0.shape[0]
-    t = torch.randint(1, scheduler.num_train_timesteps + 1, (b,), generator=generator)
-    noise = scheduler.sample_noise(tuple(x_0.shape), generator=generator)
-    x_t = scheduler.add_noise(x_0, noise, t)
+    t, noise, x_t = noised_batch(scheduler, x_0, generator=generator)
     output = model(x_t, t) if cond is None else model(x_t, t, cond)
     return F.mse_loss(output, scheduler.training_target(x_0, noise, t))
