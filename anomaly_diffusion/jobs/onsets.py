@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from anomaly_diffusion.atomic import atomic_path
 from anomaly_diffusion.jobs.common import write_table
 from anomaly_diffusion.trend.onset import onsets_of_rows
 from anomaly_diffusion.trend.timeline import time_label
@@ -34,10 +35,15 @@ def write_with_onsets(table: pd.DataFrame, output: Path, *, k: int) -> tuple[str
     return write_assets(assets, output, source=source)
 
 
-def write_assets_of(table: pd.DataFrame, output: Path, *, k: int) -> tuple[str, ...]:
-    """Only the per-asset summary of ``table`` (a Spark job's partitioned output stays as
-    written); returns the assets in persistent alarm."""
-    _, assets, source = _onsets(table, k=k)
+def write_partitioned_with_onsets(
+    table: pd.DataFrame, output: Path, *, k: int
+) -> tuple[str, ...]:
+    """As :func:`write_with_onsets` for a Spark job's output: the rows, with their onset
+    columns, rewritten atomically as a folder of Parquet partitioned by ``asset`` (the layout
+    the executors wrote); returns the assets in persistent alarm."""
+    rows, assets, source = _onsets(table, k=k)
+    with atomic_path(output) as tmp:
+        rows.to_parquet(tmp, partition_cols=["asset"], index=False)
     return write_assets(assets, output, source=source)
 
 

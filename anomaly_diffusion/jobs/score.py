@@ -26,7 +26,7 @@ from anomaly_diffusion.jobs.common import (
 from anomaly_diffusion.jobs.configs import ScoreJobConfig
 from anomaly_diffusion.jobs.maps import write_maps
 from anomaly_diffusion.jobs.merge import merge_rows, read_previous
-from anomaly_diffusion.jobs.onsets import write_assets_of, write_with_onsets
+from anomaly_diffusion.jobs.onsets import write_partitioned_with_onsets, write_with_onsets
 from anomaly_diffusion.scoring.closest_calls import RunningClosestCalls, margins
 from anomaly_diffusion.scoring_config import describe_changes
 
@@ -101,8 +101,8 @@ def run_score(cfg: ScoreJobConfig) -> ScoreSummary:
         effective = flatten({"scoring": to_dict(detector.config.scoring)})
         log_job_config(tracker, cfg, n_inputs=len(items), **effective)
         if cfg.engine == "spark":
-            frame = _score_on_spark(cfg, detector, items, output)
-            persistent = write_assets_of(frame, output, k=cfg.onset_k)
+            frame = with_recorded_at(_score_on_spark(cfg, detector, items, output), items)
+            persistent = write_partitioned_with_onsets(frame, output, k=cfg.onset_k)
         else:
             on_chunk = None if cfg.maps == "none" else _map_writer(cfg, output)
             frame = score_items(

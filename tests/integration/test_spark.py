@@ -81,6 +81,11 @@ def test_spark_engine_equals_local(spark_ready, models, plant, tmp_path, modalit
     assert (spark["score"] - local["score"]).abs().max() <= 1e-5
     assert (spark["is_anomaly"] == local["is_anomaly"]).all()
     assert set(spark["asset"]) == set(local["asset"])
+    for column in ("unit_time", "alarm_run", "onset"):  # each asset's onset, as the local job
+        assert (spark[column].astype(str) == local[column].astype(str)).all(), column
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "spark_assets.csv"), pd.read_csv(tmp_path / "local_assets.csv")
+    )
     if modality == "vibration":
         assert local["start_s"].nunique() > 1  # several windows per file, planned on the driver
 
