@@ -35,9 +35,7 @@ def write_with_onsets(table: pd.DataFrame, output: Path, *, k: int) -> tuple[str
     return write_assets(assets, output, source=source)
 
 
-def write_partitioned_with_onsets(
-    table: pd.DataFrame, output: Path, *, k: int
-) -> tuple[str, ...]:
+def write_partitioned_with_onsets(table: pd.DataFrame, output: Path, *, k: int) -> tuple[str, ...]:
     """As :func:`write_with_onsets` for a Spark job's output: the rows, with their onset
     columns, rewritten atomically as a folder of Parquet partitioned by ``asset`` (the layout
     the executors wrote); returns the assets in persistent alarm."""
