@@ -39,7 +39,9 @@ def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     assert len(images) == 1, "the maps cell draws one figure"
     maps_cell = next(i for i, c in enumerate(nb.cells) if "subplots" in c.source)
     n_panels = min(3, int(scores["map_path"].notna().sum()))
-    assert n_panels >= 1 and _text(outputs[maps_cell][-1]).strip() == str(n_panels)
+    results = [o for o in outputs[maps_cell] if o.get("output_type") == "execute_result"]
+    assert n_panels >= 1 and [_text(o).strip() for o in results] == [str(n_panels)]
+    assert f"with {n_panels} Axes" in _text(images[0])
     html = (tmp_path / "report.html").read_text()
     assert f"<b>{int(scores['is_anomaly'].sum())}</b>anomalous" in html
     assert Path(top["path"].iloc[0]).name in html
