@@ -50,6 +50,7 @@ __all__ = [
 MODALITIES = ("vibration", "acoustic", "camera", "process")
 BACKBONES = ("none", "mobilenet_v2")
 WHITENINGS = ("position", "none")
+SENSOR_WHITENINGS = ("zca", "none")
 FEATURE_KINDS = ("stft", "log_mel", "frame", "sensor_window")
 
 
@@ -151,6 +152,10 @@ class FeatureConfig:
             own mean and covariance (+ 0.01 I) before the diffusion model sees them
             (:mod:`anomaly_diffusion.features.whitening`); ``none``: per-channel
             standardization only.
+        sensor_whitening: ``zca``: whiten every row's sensor vector of a process window with
+            the training rows' covariance (+ 0.01 I) after the per-sensor standardization
+            (:mod:`anomaly_diffusion.features.sensor_whitening`); ``none``: per-sensor
+            standardization only. Process tables (``kind=sensor_window``) only.
         backbone_precision: Arithmetic of the backbone, a property of the fitted model:
             ``float32``, ``bfloat16`` (a bfloat16 copy of the network: ~1.4x faster on CPUs
             with native bfloat16) or ``auto`` (bfloat16 where native), resolved when the model
@@ -172,6 +177,7 @@ class FeatureConfig:
     backbone_weights: str | None = None
     backbone_whitening: str = "position"
     backbone_precision: str = "float32"  # models saved before the field ran float32
+    sensor_whitening: str = "none"  # models saved before the field: none
 
     def __post_init__(self) -> None:
         _check(
@@ -183,6 +189,17 @@ class FeatureConfig:
             self.backbone_whitening in WHITENINGS,
             f"features.backbone_whitening={self.backbone_whitening!r} is unknown; use one of "
             f"{WHITENINGS}",
+        )
+        _check(
+            self.sensor_whitening in SENSOR_WHITENINGS,
+            f"features.sensor_whitening={self.sensor_whitening!r} is unknown; use one of "
+            f"{SENSOR_WHITENINGS}",
+        )
+        _check(
+            self.sensor_whitening == "none" or self.kind == "sensor_window",
+            f"features.sensor_whitening={self.sensor_whitening} works on process tables "
+            f"(features.kind=sensor_window), not features.kind={self.kind}; set "
+            "features.sensor_whitening=none",
         )
         _check(
             self.backbone in BACKBONES,

@@ -36,6 +36,7 @@ from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.errors import ConfigError, DataError, NotFittedError
 from anomaly_diffusion.features.backbone import extractor_for
 from anomaly_diffusion.features.normalization import fit_normalization, normalize
+from anomaly_diffusion.features.sensor_whitening import fit_sensor_whitening, whiten_sensors
 from anomaly_diffusion.model_files import (
     CONFIG_FILE,
     WEIGHTS_FILE,
@@ -74,6 +75,8 @@ class DiffusionAnomalyDetector(CalibratedRule):
     """Learns normal windows with a small diffusion model; scores by partial re-projection.
 
     Fitted state ends in ``_``: ``model_`` (EMA UNet), ``mean_``/``std_`` (normalization),
+    ``sensor_whitening_`` (the ``(S, S)`` ZCA matrix applied after it, process tables with
+    ``features.sensor_whitening=zca``; else ``None``),
     ``alarm_rule_`` (the calibrated :class:`~anomaly_diffusion.calibration.AlarmRule`: global
     and per-group thresholds and normal tails; ``threshold_``, ``normal_tail_``,
     ``group_thresholds_`` and ``group_tails_`` read it), ``map_stats_``
@@ -94,6 +97,7 @@ class DiffusionAnomalyDetector(CalibratedRule):
         self.inputs_: BackboneInputs | None = None
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
+        self.sensor_whitening_: np.ndarray | None = None
         self.alarm_rule_: AlarmRule | None = None
         self.map_stats_: tuple[np.ndarray, np.ndarray] | None = None
         self.map_stats_type_: str | None = None
@@ -205,8 +209,13 @@ class DiffusionAnomalyDetector(CalibratedRule):
         their feature maps, encoded once (sets the denoiser's input size in the config and
         trains on whole maps)."""
         self.inputs_ = None
+        self.sensor_whitening_ = None
         if self.config.features.backbone == "none":
-            return [normalize(f, self.mean_, self.std_) for f in feats]
+            data = [normalize(f, self.mean_, self.std_) for f in feats]
+            if self.config.features.sensor_whitening == "zca":
+                self.sensor_whitening_ = fit_sensor_whitening(data)
+                data = [whiten_sensors(x, self.sensor_whitening_) for x in data]
+            return data
         extractor = extractor_for(self.config.features)
         # auto resolved on this CPU and saved: the model scores the features it was fit on
         features = replace(self.config.features, backbone_precision=extractor.precision)
@@ -451,9 +460,10 @@ class DiffusionAnomalyDetector(CalibratedRule):
         cfg = self.config.scoring
         bf16 = use_bfloat16(cfg.precision)
         if self.inputs_ is None:
-            x_0 = torch.from_numpy(
-                np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
-            )
+            x = np.stack([normalize(w.features, self.mean_, self.std_) for w in windows])
+            if self.sensor_whitening_ is not None:
+                x = whiten_sensors(x, self.sensor_whitening_)
+            x_0 = torch.from_numpy(x)
         else:
             x_0 = self.inputs_.encode([w.features for w in windows])
         x_0 = x_0.contiguous(memory_format=torch.channels_last)
@@ -475,7 +485,13 @@ class DiffusionAnomalyDetector(CalibratedRule):
         if self.inpainting:
             maps_fn = partial(inpainting_maps, groups=cfg.mask_groups, kinds=cfg.mask_kinds)
         else:
-            maps_fn = partial(anomaly_maps, map_type=cfg.map_type, guidance=cfg.guidance)
+            matrix = self.sensor_whitening_
+            maps_fn = partial(
+                anomaly_maps,
+                map_type=cfg.map_type,
+                guidance=cfg.guidance,
+                sensor_matrix=None if matrix is None else torch.from_numpy(matrix),
+            )
 
         def maps_of(x, nz, c):
             return maps_fn(

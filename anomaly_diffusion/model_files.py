@@ -69,6 +69,8 @@ def save_detector(detector: DiffusionAnomalyDetector, path: str | Path) -> Path:
         torch.from_numpy(detector.mean_),
         torch.from_numpy(detector.std_),
     )
+    if detector.sensor_whitening_ is not None:
+        tensors["norm.sensor_whitening"] = torch.from_numpy(detector.sensor_whitening_)
     save_file(tensors, str(path / WEIGHTS_FILE))
     meta = {
         "config": to_dict(detector.config),
@@ -124,6 +126,8 @@ def load_detector_files(
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     detector.model_ = for_inference(model)
     detector.mean_, detector.std_ = tensors["norm.mean"].numpy(), tensors["norm.std"].numpy()
+    if "norm.sensor_whitening" in tensors:
+        detector.sensor_whitening_ = tensors["norm.sensor_whitening"].numpy()
     features = detector.config.features
     if features.backbone != "none":
         extractor = FeatureExtractor(

@@ -22,7 +22,8 @@ INTERVAL_ENV = "ANOMALY_DIFFUSION_PROGRESS_SECONDS"
 DEFAULT_INTERVAL_S = 30.0
 
 
-def _clock(seconds: float) -> str:
+def clock_text(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` from an hour) of a duration in seconds, rounded to the second."""
     seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
@@ -109,11 +110,11 @@ class LineProgress:
             parts[0] += f" ({100 * self.n / self.total:.0f} %)"
         rate = (self.n - self.initial) / elapsed if elapsed > 0 else 0.0
         parts.append(f"{rate:.3g} {self.unit}/s")
-        parts.append(f"{_clock(elapsed)} elapsed")
+        parts.append(f"{clock_text(elapsed)} elapsed")
         if done:
             parts.append("done")
         elif self.total and rate > 0:
-            parts.append(f"{_clock(max(0, self.total - self.n) / rate)} left")
+            parts.append(f"{clock_text(max(0, self.total - self.n) / rate)} left")
         if self.postfix:
             parts.append(self.postfix)
         return ", ".join(parts)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from anomaly_diffusion.config_dicts import _check
 from anomaly_diffusion.precision import PRECISIONS
 
-AGGREGATIONS = ("mean", "max", "topk")
+AGGREGATIONS = ("mean", "max", "topk", "row_max")
 MAP_NORMALIZATIONS = ("none", "row", "pixel")
 MAP_TYPES = ("residual", "feature", "combined")
 MASK_KINDS = ("sensors", "time")
@@ -26,7 +26,9 @@ class ScoringConfig:
         n_steps: DDIM steps back to ``t = 0`` (1 = one-step x0 prediction).
         n_repeats: Independent noise draws averaged per item.
         smoothing_sigma: Gaussian smoothing of the map (pixels/bins); 0 disables.
-        aggregation: Map -> score: ``mean``, ``max`` or ``topk`` (mean of the top fraction).
+        aggregation: Map -> score: ``mean``, ``max``, ``topk`` (mean of the top fraction) or
+            ``row_max`` (the largest row mean: the sensor / frequency bin most off over the
+            whole window).
         topk_fraction: Fraction of map cells averaged by ``topk``.
         batch_size: Items per forward pass when scoring.
         map_normalization: z-score each map against normal maps before smoothing: ``row`` (per
@@ -169,7 +171,7 @@ class TuneConfig:
     map_types: tuple[str, ...] = MAP_TYPES
     normalizations: tuple[str, ...] = ("none", "pixel")
     smoothing_sigmas: tuple[float, ...] = (1.0, 2.0)
-    aggregations: tuple[str, ...] = AGGREGATIONS
+    aggregations: tuple[str, ...] = ("mean", "max", "topk")
     per_kind: int = 8
     strength: float = 3.0
     n_repeats: int | None = None

@@ -10,6 +10,7 @@ from torch import nn
 
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.diffusion.unet import Conditions
+from anomaly_diffusion.features.sensor_whitening import sensor_contributions
 
 FEATURE_T = 1
 """Timestep at which the denoiser's encoder embeds clean inputs and reconstructions."""
@@ -93,6 +94,7 @@ def anomaly_maps(
     map_type: str = "residual",
     guidance: float = 0.0,
     cond: Conditions | None = None,
+    sensor_matrix: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Raw anomaly maps averaged over noise draws.
 
@@ -101,6 +103,10 @@ def anomaly_maps(
         noise: ``(R, B, C, H, W)``: R independent draws (``scoring.n_repeats``).
         map_type: ``residual`` (squared residual, mean over channels), ``feature``
             (:func:`feature_distance`) or ``combined`` (both).
+        sensor_matrix: The ``(S, S)`` sensor whitening of a process model: the residual part
+            is then each sensor's reconstruction-based contribution
+            (:func:`~anomaly_diffusion.features.sensor_whitening.sensor_contributions`), not
+            the squared whitened residual.
 
     Returns:
         ``(B, K, H, W)`` float32 with K = 1 (residual or feature) or 2 (residual, feature);
@@ -123,7 +129,9 @@ def anomaly_maps(
             cond=cond,
         )
         for k, part in enumerate(parts):
-            if part == "residual":
+            if part == "residual" and sensor_matrix is not None:
+                total[:, k] += sensor_contributions(x_0 - x_hat, sensor_matrix).mean(dim=1)
+            elif part == "residual":
                 total[:, k] += (x_0 - x_hat).pow(2).mean(dim=1)
             else:
                 total[:, k] += feature_distance(model, x_0, x_hat, cond=cond)

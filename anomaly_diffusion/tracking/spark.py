@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import mlflow.pyfunc
@@ -72,8 +72,10 @@ def score_on_spark(
     files: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score ``rows`` (``path, start_s, end_s, asset`` + condition columns, one window each)
-    and ``files`` (same columns, one whole file each) on Spark; write ``output`` (a folder of
-    Parquet partitioned by ``asset``) atomically and return the table read back."""
+    and ``files`` (same columns, one whole file each) on Spark and return the scored table.
+
+    The executors write their rows as Parquet to a scratch folder beside ``output`` (removed
+    before returning); ``output`` itself is written by the caller, once."""
     _quiet_mlflow()
     from pyspark.sql import functions as F
 
@@ -94,16 +96,16 @@ def score_on_spark(
     scored = scored.withColumn("map_path", F.lit(None).cast("string")).withColumn(
         "model_uri", F.lit(model_label)
     )
-    tmp = output.with_name(f".{output.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    scored.write.mode("overwrite").partitionBy("asset").parquet(str(tmp))
-    if output.exists():
-        shutil.rmtree(output) if output.is_dir() else output.unlink()
-    os.replace(tmp, output)
-    table = pd.read_parquet(output)
+    # the executors write to a scratch folder beside ``output``; the caller writes the table
+    # once, with its onset columns (the output is never written twice)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.") as scratch:
+        staged = Path(scratch) / "rows"
+        scored.write.mode("overwrite").partitionBy("asset").parquet(str(staged))
+        table = pd.read_parquet(staged)
     table["asset"] = table["asset"].astype(str)
     logger.info(
-        "spark (%s): %d row(s) from %d window row(s) and %d whole file(s) -> %s",
+        "spark (%s): %d row(s) from %d window row(s) and %d whole file(s) for %s",
         master,
         len(table),
         len(rows),

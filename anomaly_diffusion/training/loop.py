@@ -20,7 +20,7 @@ from anomaly_diffusion.diffusion.losses import diffusion_loss
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.heap import HeapTrimmer
 from anomaly_diffusion.precision import use_bfloat16
-from anomaly_diffusion.progress import progress
+from anomaly_diffusion.progress import clock_text, progress
 from anomaly_diffusion.training.batches import batch_conditions, sample_batch
 from anomaly_diffusion.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 
@@ -184,7 +184,7 @@ def train_diffusion(
         horizon.observe(step + 1, now, left)
         bar.total = horizon.steps  # the steps the budget fits, once timed (not max_steps)
         bar.update(1)
-        bar.set_postfix(loss=f"{running:.4f}", budget_left=f"{left // 60:.0f}:{left % 60:02.0f}")
+        bar.set_postfix(loss=f"{running:.4f}", budget_left=clock_text(left))
         if on_log is not None and (step % cfg.log_every == 0 or step == cfg.max_steps - 1):
             on_log(
                 step,

@@ -6,7 +6,7 @@ import io
 import subprocess
 import sys
 
-from anomaly_diffusion.progress import LineProgress, progress
+from anomaly_diffusion.progress import LineProgress, clock_text, progress
 
 
 class _Clock:
@@ -35,6 +35,13 @@ def test_line_progress_writes_one_line_per_interval(monkeypatch):
         lines[0] == "training: 20/100 step (20 %), 2 step/s, 0:10 elapsed, 0:40 left, loss=0.1234"
     )
     assert lines[-1].startswith("training: 100/100 step (100 %)") and "done" in lines[-1]
+
+
+def test_clock_text_carries_rounded_seconds_into_the_minute():
+    # the training bar's budget_left once printed 539.6 s as "8:60"
+    assert clock_text(539.6) == "9:00"
+    assert clock_text(59.4) == "0:59"
+    assert clock_text(3661) == "1:01:01"
 
 
 def test_short_work_writes_nothing_and_iterables_work(monkeypatch):

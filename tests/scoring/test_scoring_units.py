@@ -51,6 +51,19 @@ def test_aggregate_topk_at_least_one_cell():
     assert isinstance(aggregate_map(amap), float)
 
 
+def test_row_max_ranks_a_sensor_off_for_the_whole_window_above_a_spike():
+    rng = np.random.default_rng(0)
+    noise = rng.exponential(1.0, size=(2, 52, 20))  # squared residuals of normal sensors
+    spike, drift = noise[0].copy(), noise[1].copy()
+    spike[7, 3] += 12.0  # one cell far off
+    drift[30] += 2.0  # one sensor moderately off at every time step
+    # cell statistics prefer the spike; the row mean names the persistent sensor
+    assert aggregate_map(spike, method="max") > aggregate_map(drift, method="max")
+    assert aggregate_map(drift, method="row_max") > aggregate_map(spike, method="row_max")
+    assert aggregate_map(drift, method="row_max") == pytest.approx(drift.mean(axis=1).max())
+    assert int(np.argmax(drift.mean(axis=1))) == 30
+
+
 # ---------------------------------------------------------------- maps
 
 
