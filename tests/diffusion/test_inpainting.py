@@ -143,29 +143,18 @@ def test_a_sensor_out_of_step_with_the_others_is_found_where_it_lies():
     scale change), only no longer in agreement with the others. The inpainting model ranks the
     faulty windows above the normal ones and its map peaks on that sensor (400 steps, seed 0:
     AUROC 0.99, 94 % of the faulty windows' peaks on it; t_start 500: 0.94, 83 %)."""
+    from process_plants import out_of_step_plant, table_windows
     from sklearn.metrics import roc_auc_score
 
     from anomaly_diffusion.config import FeatureConfig, ScoringConfig, TrainingConfig
-    from anomaly_diffusion.data.dataset import Item
-    from anomaly_diffusion.data.windows import Window
     from anomaly_diffusion.detector import DetectorConfig, DiffusionAnomalyDetector
 
     rng = np.random.default_rng(0)
-    gains = np.array([1.0, -1.0, 2.0, 0.5, -0.5, 1.5])[:, None]
 
     def plant(rows: int, *, shift: int = 0) -> np.ndarray:
-        level = np.convolve(rng.normal(0, 1, rows + 80), np.ones(8) / 8, mode="same")
-        x = gains * level[40 : 40 + rows] + rng.normal(0, 0.05, (6, rows))
-        if shift:
-            x[2] = gains[2] * level[40 - shift : 40 - shift + rows] + rng.normal(0, 0.05, rows)
-        return x.astype(np.float32)
+        return out_of_step_plant(rows, rng, shift=shift)
 
-    def windows(x: np.ndarray, name: str) -> list[Window]:
-        return [
-            Window(features=x[None, :, s : s + 16], item=Item(f"{name}.csv"), start_s=float(s))
-            for s in range(0, x.shape[1] - 16 + 1, 4)
-        ]
-
+    windows = table_windows
     cfg = DetectorConfig(
         modality="process",
         features=FeatureConfig(kind="sensor_window"),
