@@ -30,6 +30,23 @@ of reconstruction-based contributions, more noise."""
 RECIPE_LABEL = "diffusion, preset + " + " ".join(RECIPE)
 
 
+def tep_items(root: Path, source) -> tuple[list, list, list]:
+    """``(fit, held-out, test)`` items of the dataset at ``root``: the normal training run split
+    in time as ``train`` does (the last 20 % held out, split seed 0), and every test file."""
+    from anomaly_diffusion.data.dataset import discover, split_validation
+    from anomaly_diffusion.data.stream import item_end_s
+
+    items = discover(root)
+    normal = [it for it in items if it.split == "train" and it.label in (0, None)]
+    fit, held_out = split_validation(
+        normal,
+        fraction=0.2,
+        rng=np.random.default_rng(0),
+        end_of=lambda it: item_end_s(it, source),
+    )
+    return fit, held_out, [it for it in items if it.split == "test"]
+
+
 def recipe_config(cfg):
     """The detector config of :data:`RECIPE` applied to ``cfg``."""
     from dataclasses import replace

@@ -28,11 +28,10 @@ from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import preset_job, shared_root
-from tep import evaluate, file_rows, protocol
+from tep import evaluate, file_rows, protocol, tep_items
 
 from anomaly_diffusion.baselines.detector import make_baseline
-from anomaly_diffusion.data.dataset import discover, split_validation
-from anomaly_diffusion.data.stream import item_end_s, load_windows
+from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.data.windows import training_features
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
 from anomaly_diffusion.inference import read_held_out
@@ -50,15 +49,7 @@ def line(name: str, res: dict) -> str:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     cfg = preset_job("process", *sys.argv[1:]).detector
-    items = discover(shared_root() / "tennessee_eastman")
-    normal = [it for it in items if it.split == "train" and it.label in (0, None)]
-    test = [it for it in items if it.split == "test"]
-    fit_items, val_items = split_validation(
-        normal,
-        fraction=0.2,
-        rng=np.random.default_rng(0),
-        end_of=lambda it: item_end_s(it, cfg.source),
-    )
+    fit_items, val_items, test = tep_items(shared_root() / "tennessee_eastman", cfg.source)
     model_dir = Path(os.environ.get("MODEL", "/tmp/tep_model"))
     fit_w, _ = load_windows(fit_items, source=cfg.source, features=training_features(cfg.features))
     whiten = None
