@@ -34,6 +34,7 @@ from anomaly_diffusion.baselines.detector import make_baseline
 from anomaly_diffusion.data.stream import load_windows
 from anomaly_diffusion.data.windows import training_features
 from anomaly_diffusion.detector import DiffusionAnomalyDetector
+from anomaly_diffusion.features.sensor_whitening import fit_sensor_whitening, whiten_sensors
 from anomaly_diffusion.inference import read_held_out
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
@@ -56,13 +57,14 @@ def main() -> None:
     if eps := float(os.environ.get("WHITEN", "0")):
         # ZCA whitening of each row's sensor vector with the training rows' covariance (of the
         # standardized sensors, + eps I): a probe of the representation, applied to every window
-        rows = np.concatenate([w.features[0] for w in fit_w], axis=1).T  # (rows, sensors)
-        mu, sd = rows.mean(axis=0), rows.std(axis=0) + 1e-12
-        vals, vecs = np.linalg.eigh(np.cov(((rows - mu) / sd).T))
-        zca = (vecs / np.sqrt(vals + eps)) @ vecs.T
+        # (the probe behind features.sensor_whitening, before it was shipped: squared
+        # whitened residuals as maps, not the shipped contributions)
+        rows = np.concatenate([w.features[0] for w in fit_w], axis=1)  # (sensors, rows)
+        mu, sd = rows.mean(axis=1), rows.std(axis=1) + 1e-12
+        zca = fit_sensor_whitening([(rows - mu[:, None]) / sd[:, None]], eps=eps)
 
         def white(x: np.ndarray) -> np.ndarray:
-            return (zca @ ((x[0] - mu[:, None]) / sd[:, None]))[None].astype(np.float32)
+            return whiten_sensors((x - mu[:, None]) / sd[:, None], zca)
 
         def whiten(ws):
             return [replace(w, features=white(w.features)) for w in ws]

@@ -58,18 +58,28 @@ def fit_sensor_whitening(
             "sensor whitening: training windows have different sensor counts "
             f"{sorted({w.shape[-2] for w in windows})}; train on tables with the same sensors"
         )
-    rows = np.concatenate([w.reshape(-1, w.shape[-1]) for w in windows], axis=1).T
-    if rows.shape[0] < 2:
+    # covariance accumulated window by window (float64): no copy of the training rows
+    n_sensors = windows[0].shape[-2] if windows else 0
+    count, total = 0, np.zeros(n_sensors)
+    outer = np.zeros((n_sensors, n_sensors))
+    for w in windows:
+        block = w.reshape(n_sensors, -1).astype(np.float64)
+        if not np.isfinite(block).all():
+            raise DataError(
+                "sensor whitening: the training windows hold NaN or infinite values; fix or "
+                "leave out those sensors (source.exclude_columns), or set "
+                "features.sensor_whitening=none"
+            )
+        count += block.shape[1]
+        total += block.sum(axis=1)
+        outer += block @ block.T
+    if count < 2:
         raise DataError(
-            f"sensor whitening needs >= 2 training rows, got {rows.shape[0]}; add training data "
+            f"sensor whitening needs >= 2 training rows, got {count}; add training data "
             "or set features.sensor_whitening=none"
         )
-    if not np.isfinite(rows).all():
-        raise DataError(
-            "sensor whitening: the training windows hold NaN or infinite values; fix or leave "
-            "out those sensors (source.exclude_columns), or set features.sensor_whitening=none"
-        )
-    cov = np.cov(rows.astype(np.float64), rowvar=False).reshape(rows.shape[1], rows.shape[1])
+    mean = total / count
+    cov = (outer - count * np.outer(mean, mean)) / (count - 1)
     vals, vecs = np.linalg.eigh(cov + eps * np.eye(cov.shape[0]))
     return ((vecs / np.sqrt(np.maximum(vals, eps))) @ vecs.T).astype(np.float32)
 
