@@ -51,7 +51,7 @@ from anomaly_diffusion.progress import progress
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.inpaint import inpainting_maps
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
-from anomaly_diffusion.scoring.maps import smooth_map
+from anomaly_diffusion.scoring.maps import rows_are_neighbours, smooth_map
 from anomaly_diffusion.scoring.reconstruct import anomaly_maps
 from anomaly_diffusion.scoring.result import ScoreResult
 from anomaly_diffusion.scoring.tiles import tiled
@@ -288,9 +288,10 @@ class DiffusionAnomalyDetector(CalibratedRule):
             )
         half = len(raw) // 2
         self.map_stats_type_ = self.config.scoring.map_type
-        self.map_stats_ = fit_map_stats(raw[half:], mode=mode)
+        across = rows_are_neighbours(self.config.features.kind)
+        self.map_stats_ = fit_map_stats(raw[half:], mode=mode, across_rows=across)
         first = self.score_maps(raw[:half]).scores
-        self.map_stats_ = fit_map_stats(raw[:half], mode=mode)
+        self.map_stats_ = fit_map_stats(raw[:half], mode=mode, across_rows=across)
         second = self.score_maps(raw[half:]).scores
         return np.r_[first, second]
 
@@ -435,8 +436,13 @@ class DiffusionAnomalyDetector(CalibratedRule):
         them)."""
         cfg = self.config.scoring
         stats = self.map_stats_ if cfg.map_normalization != "none" else None
+        across = rows_are_neighbours(self.config.features.kind)
         maps = [
-            smooth_map(apply_map_stats(m, stats).mean(axis=0), sigma=cfg.smoothing_sigma)
+            smooth_map(
+                apply_map_stats(m, stats).mean(axis=0),
+                sigma=cfg.smoothing_sigma,
+                across_rows=across,
+            )
             for m in raw_maps
         ]
         scores = np.array(

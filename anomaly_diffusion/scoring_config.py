@@ -25,7 +25,8 @@ class ScoringConfig:
         t_start: Noise level (timestep, 1..num_train_timesteps-1) the sample is pushed to.
         n_steps: DDIM steps back to ``t = 0`` (1 = one-step x0 prediction).
         n_repeats: Independent noise draws averaged per item.
-        smoothing_sigma: Gaussian smoothing of the map (pixels/bins); 0 disables.
+        smoothing_sigma: Gaussian smoothing of the map (pixels/bins, along time only for
+            ``sensor_window`` maps: sensors are not neighbours); 0 disables.
         aggregation: Map -> score: ``mean``, ``max``, ``topk`` (mean of the top fraction) or
             ``row_max`` (the largest row mean: the sensor / frequency bin most off over the
             whole window).

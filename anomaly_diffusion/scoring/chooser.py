@@ -29,7 +29,7 @@ from anomaly_diffusion.features.normalization import normalize
 from anomaly_diffusion.progress import progress
 from anomaly_diffusion.scoring.aggregate import aggregate_map
 from anomaly_diffusion.scoring.map_stats import apply_map_stats, fit_map_stats
-from anomaly_diffusion.scoring.maps import smooth_map
+from anomaly_diffusion.scoring.maps import rows_are_neighbours, smooth_map
 
 logger = logging.getLogger(__name__)
 COMPONENTS = {"residual": slice(0, 1), "feature": slice(1, 2), "combined": slice(0, 2)}
@@ -95,6 +95,7 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
     # parts: their maps have the residual only
     residual_only = detector.config.features.backbone != "none" or detector.inpainting
     map_types = [m for m in cfg.map_types if m == "residual"] if residual_only else cfg.map_types
+    across = rows_are_neighbours(detector.config.features.kind)
     probe = copy.copy(detector)
     rows = []
     draws = cfg.draws or (cfg.n_repeats or base.n_repeats,)
@@ -116,10 +117,10 @@ def choose_scoring(detector, normal: list[Window], cfg: TuneConfig, *, seed: int
         for map_type in map_types or ["residual"]:
             part = COMPONENTS[map_type]
             for norm in cfg.normalizations:
-                stats = fit_map_stats([m[part] for m in raw_ref], mode=norm)
+                stats = fit_map_stats([m[part] for m in raw_ref], mode=norm, across_rows=across)
                 merged = [apply_map_stats(m[part], stats).mean(axis=0) for m in raw_eval]
                 for sigma in cfg.smoothing_sigmas:
-                    smoothed = [smooth_map(m, sigma=sigma) for m in merged]
+                    smoothed = [smooth_map(m, sigma=sigma, across_rows=across) for m in merged]
                     for agg in cfg.aggregations:
                         settings = {
                             "n_repeats": n_repeats,

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def fit_map_stats(
-    maps: Sequence[np.ndarray], *, mode: str, sigma: float = 2.0
+    maps: Sequence[np.ndarray], *, mode: str, sigma: float = 2.0, across_rows: bool = True
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Mean and std of raw maps of held-out normal windows.
 
@@ -25,8 +25,9 @@ def fit_map_stats(
         mode: ``row``: per component and row (frequency bin / sensor), pooled over columns,
             shape ``(K, F, 1)``; ``pixel``: per cell, shape ``(K, H, W)`` (per row when the maps
             differ in shape),
-            smoothed with ``sigma`` so that few normal samples give stable statistics;
-            ``none``: ``None``.
+            smoothed with ``sigma`` so that few normal samples give stable statistics
+            (along the columns only with ``across_rows=False``, see
+            :func:`~anomaly_diffusion.scoring.maps.smooth_map`); ``none``: ``None``.
 
     Returns:
         ``(mean, std)`` float32, std floored at 5 % of its median, or ``None``.
@@ -44,7 +45,7 @@ def fit_map_stats(
         mean, std = stacked.mean(axis=-1, keepdims=True), stacked.std(axis=-1, keepdims=True)
     else:
         stacked = np.stack(maps)  # (N, K, H, W)
-        spatial = (0, sigma, sigma)
+        spatial = (0, sigma if across_rows else 0.0, sigma)
         mean = gaussian_filter(stacked.mean(axis=0), sigma=spatial, mode="nearest")
         std = gaussian_filter(stacked.std(axis=0), sigma=spatial, mode="nearest")
     floor = 0.05 * np.median(std.reshape(std.shape[0], -1), axis=1) + 1e-12

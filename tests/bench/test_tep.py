@@ -69,7 +69,7 @@ def test_section_says_met_only_when_every_fault_reaches_pca_q():
     assert "every fault — **met** (1 of 1)" in text
     text = "\n".join(tep.section({"diffusion": res(0.95, 0.9, 0.03), "PCA Q": res(0.96, 0.8, 0.2)}))
     assert "d00_te — **not met**" in text and "every fault — **not met** (0 of 1)" in text
-    assert "Whitened process model" not in text
+    assert "Ablation without sensor whitening" not in text
     # the recipe is judged beside both Q's, and said not to be the CLI defaults
     results = {
         "diffusion": res(0.95, 0.9, 0.03),
@@ -77,11 +77,11 @@ def test_section_says_met_only_when_every_fault_reaches_pca_q():
         tep.RECIPE_LABEL: res(0.97, 0.88, 0.0),
     }
     text = "\n".join(tep.section(results))
-    assert "**not** the CLI defaults: features.sensor_whitening=zca scoring.t_start=250" in text
+    assert "**not** the CLI defaults: features.sensor_whitening=none scoring.t_start=100" in text
     assert "mean FDR 0.880 at 0.0% false alarms" in text
     assert "row AUROC >= PCA Q's on 1 of 1 faults." in text
     cfg = tep.recipe_config(preset_detector_config())
-    assert (cfg.features.sensor_whitening, cfg.scoring.t_start) == ("zca", 250)
+    assert (cfg.features.sensor_whitening, cfg.scoring.t_start) == ("none", 100)
 
 
 def preset_detector_config():

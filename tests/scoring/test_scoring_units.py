@@ -12,7 +12,7 @@ from anomaly_diffusion.data.windows import Window
 from anomaly_diffusion.diffusion.scheduler import NoiseScheduler
 from anomaly_diffusion.diffusion.schedules import linear_betas
 from anomaly_diffusion.scoring.aggregate import aggregate_map
-from anomaly_diffusion.scoring.maps import peak_of, smooth_map
+from anomaly_diffusion.scoring.maps import peak_of, rows_are_neighbours, smooth_map
 from anomaly_diffusion.scoring.reconstruct import reproject, residual_maps
 from anomaly_diffusion.scoring.result import (
     SCORE_COLUMNS,
@@ -87,6 +87,23 @@ def test_smooth_map_spreads_a_delta_and_keeps_the_sum():
     assert peak_of(out) == (15, 15)
     np.testing.assert_allclose(out, out.T, atol=1e-7)  # isotropic
     assert amap[15, 15] == 1.0  # input untouched
+
+
+def test_sensor_maps_are_smoothed_along_time_only():
+    """A fault on one sensor beside two sensors that move with it: smoothing across the rows
+    hands the peak to the middle neighbour (the measured failure of the correlated-pair plant);
+    along time it stays on the faulty sensor."""
+    amap = np.zeros((6, 40), np.float32)
+    amap[2, 10:30] = 3.0  # the faulty sensor
+    amap[3:5, 5:35] = 2.2  # the next two columns of the table, smaller residuals
+    iso = smooth_map(amap, sigma=2.0)
+    along = smooth_map(amap, sigma=2.0, across_rows=False)
+    assert peak_of(iso)[0] == 3
+    assert peak_of(along)[0] == 2
+    np.testing.assert_array_equal(along[[0, 1, 5]], 0.0)  # nothing leaks into other sensors
+    np.testing.assert_allclose(along.sum(axis=1), amap.sum(axis=1), rtol=1e-3)
+    assert not rows_are_neighbours("sensor_window")
+    assert rows_are_neighbours("spectrogram") and rows_are_neighbours("frame")
 
 
 def test_peak_of():
